@@ -1,0 +1,157 @@
+/**
+ * A `ByteChannel` over a `net.Socket` or `tls.TLSSocket`. It starts paused:
+ * nothing is read from the kernel until the core's readable asks for it.
+ */
+import type { Socket as NetSocket } from 'node:net'
+import { TLSSocket, connect as tlsConnect } from 'node:tls'
+import { formatAddress } from '../../address.ts'
+import type { SocketError } from '../../errors.ts'
+import type {
+  ByteChannel,
+  ByteChannelHandler,
+  ChannelInfo,
+  ChannelTuning,
+  TlsParams,
+} from '../../platform.ts'
+import { toSocketError } from './errors.ts'
+import { clientTlsOptions, describeTls, serverTlsOptions } from './tls.ts'
+
+const unattached: ByteChannelHandler = {
+  open() {},
+  data() {},
+  end() {},
+  idle() {},
+  close() {},
+}
+
+export interface NodeChannelOptions {
+  /** The peer, for error messages, as "db:5432". */
+  peer: string
+  /** Which event means "open": `connect` (TCP), `secureConnect` (TLS client), `secure` (TLS server). */
+  openEvent: 'connect' | 'secureConnect' | 'secure' | undefined
+}
+
+export class NodeByteChannel implements ByteChannel {
+  handler: ByteChannelHandler = unattached
+  readonly #socket: NetSocket
+  readonly #peer: string
+  #open: boolean
+  #error: SocketError | undefined
+  #detached = false
+
+  constructor(socket: NetSocket, options: NodeChannelOptions) {
+    this.#socket = socket
+    this.#peer = options.peer
+    this.#open = options.openEvent === undefined
+    socket.on('data', this.#onData)
+    socket.pause()
+    socket.on('end', this.#onEnd)
+    socket.on('error', this.#onError)
+    socket.on('close', this.#onClose)
+    socket.on('timeout', this.#onTimeout)
+    if (options.openEvent !== undefined) socket.once(options.openEvent, this.#onOpen)
+  }
+
+  info(): ChannelInfo {
+    const socket = this.#socket
+    return {
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+      tls: socket instanceof TLSSocket && this.#open ? describeTls(socket) : undefined,
+    }
+  }
+
+  pause(): void {
+    this.#socket.pause()
+  }
+
+  resume(): void {
+    this.#socket.resume()
+  }
+
+  write(chunk: Uint8Array, done: (error?: SocketError) => void): void {
+    this.#socket.write(chunk, (error) => done(error ? this.#fault(error) : undefined))
+  }
+
+  end(done: (error?: SocketError) => void): void {
+    if (this.#socket.writableEnded) return done()
+    this.#socket.end(() => done())
+  }
+
+  destroy(error?: SocketError): void {
+    if (error !== undefined) this.#error ??= error
+    this.#socket.destroy()
+  }
+
+  tune(tuning: ChannelTuning): void {
+    const socket = this.#socket
+    if (tuning.noDelay !== undefined) socket.setNoDelay(tuning.noDelay)
+    if (tuning.keepAlive !== undefined) {
+      socket.setKeepAlive(tuning.keepAlive !== false, tuning.keepAlive || 0)
+    }
+    if (tuning.idleTimeout !== undefined) socket.setTimeout(tuning.idleTimeout)
+  }
+
+  startTls(params: TlsParams): ByteChannel {
+    this.#detach()
+    const socket = this.#socket
+    const secured =
+      params.role === 'client'
+        ? tlsConnect({ ...clientTlsOptions(params), socket })
+        : new TLSSocket(socket, { ...serverTlsOptions(params.tls), isServer: true })
+    secured.setTimeout(socket.timeout ?? 0)
+    return new NodeByteChannel(secured, {
+      peer: this.#peer,
+      openEvent: params.role === 'client' ? 'secureConnect' : 'secure',
+    })
+  }
+
+  /** Hands the socket over: this channel reports nothing more. */
+  #detach(): void {
+    this.#detached = true
+    const socket = this.#socket
+    socket.off('data', this.#onData)
+    socket.off('end', this.#onEnd)
+    socket.off('close', this.#onClose)
+    socket.off('timeout', this.#onTimeout)
+    socket.off('connect', this.#onOpen)
+    // The error listener stays: TLS reports through the new socket, and an
+    // unheard 'error' on the old one would crash the process.
+  }
+
+  #fault(error: unknown): SocketError {
+    return toSocketError(error, this.#open ? `talk to ${this.#peer}` : `connect to ${this.#peer}`)
+  }
+
+  #onOpen = (): void => {
+    this.#open = true
+    this.handler.open()
+  }
+
+  #onData = (chunk: Buffer): void => {
+    this.handler.data(chunk)
+  }
+
+  #onEnd = (): void => {
+    this.handler.end()
+  }
+
+  #onError = (error: Error): void => {
+    if (this.#detached) return
+    this.#error ??= this.#fault(error)
+  }
+
+  #onClose = (): void => {
+    this.handler.close(this.#error)
+  }
+
+  #onTimeout = (): void => {
+    this.handler.idle()
+  }
+}
+
+export function describePeer(host: string, port: number): string {
+  return formatAddress(host, port)
+}

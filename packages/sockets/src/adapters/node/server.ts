@@ -1,0 +1,63 @@
+/**
+ * TCP and TLS servers. Accepted connections are handed over paused; a TLS
+ * server hands them over once the handshake is done.
+ */
+import { createServer as createNetServer, type Socket as NetSocket, type Server } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
+import { formatAddress } from '../../address.ts'
+import type { ListenRequest, ServerHandler, StreamServer } from '../../platform.ts'
+import { NodeByteChannel } from './byte-channel.ts'
+import { toSocketError } from './errors.ts'
+import { serverTlsOptions } from './tls.ts'
+
+const unattached: ServerHandler = {
+  listening() {},
+  connection() {},
+  error() {},
+  close() {},
+}
+
+export class NodeStreamServer implements StreamServer {
+  handler: ServerHandler = unattached
+  readonly #server: Server
+  #error: ReturnType<typeof toSocketError> | undefined
+
+  constructor(request: ListenRequest) {
+    const where = formatAddress(request.hostname, request.port)
+    const server = request.tls
+      ? createTlsServer({ ...serverTlsOptions(request.tls.tls), allowHalfOpen: true })
+      : createNetServer({ allowHalfOpen: true, pauseOnConnect: true })
+    const event = request.tls ? 'secureConnection' : 'connection'
+    server.on(event, (socket: NetSocket) => {
+      const peer = formatAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0)
+      this.handler.connection(new NodeByteChannel(socket, { peer, openEvent: undefined }))
+    })
+    // A client's failed handshake is its own problem, not the listener's.
+    server.on('tlsClientError', (error: Error, socket: NetSocket) => {
+      socket.destroy()
+      this.handler.error(toSocketError(error, `accept a TLS client on ${where}`))
+    })
+    server.on('error', (error) => {
+      this.#error = toSocketError(error, `listen on ${where}`)
+      server.close()
+    })
+    server.on('close', () => this.handler.close(this.#error))
+    server.listen(
+      {
+        host: request.hostname,
+        port: request.port,
+        backlog: request.backlog,
+        reusePort: request.reusePort,
+      },
+      () => {
+        const address = server.address()
+        this.handler.listening(typeof address === 'object' && address ? address.port : request.port)
+      },
+    )
+    this.#server = server
+  }
+
+  close(): void {
+    this.#server.close()
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Errors with stable codes. A caller's mistake throws a `TypeError` or
+ * `RangeError` at once; a network failure rejects a promise with a
+ * `SocketError` whose `code` callers can branch on and whose `cause` keeps the
+ * runtime's own error for debugging.
+ */
+
+/** The codes a `SocketError` can carry. The list may grow; existing codes never change meaning. */
+export type SocketErrorCode =
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'ETIMEDOUT'
+  | 'ENOTFOUND'
+  | 'EADDRINUSE'
+  | 'EADDRNOTAVAIL'
+  | 'EACCES'
+  | 'EHOSTUNREACH'
+  | 'ENETUNREACH'
+  | 'EPIPE'
+  | 'EMSGSIZE'
+  | 'ERR_TLS_CERT'
+  | 'ERR_TLS_HANDSHAKE'
+  | 'ERR_EGRESS_DENIED'
+  | 'ERR_SOCKET_CLOSED'
+  | 'ERR_SOCKET'
+
+/**
+ * A network failure: it rejects `opened`, `closed` and pending reads and writes.
+ *
+ * @example
+ * try {
+ *   await connect('127.0.0.1:1').opened
+ * } catch (error) {
+ *   if (error instanceof SocketError && error.code === 'ECONNREFUSED') retryLater()
+ * }
+ */
+export class SocketError extends Error {
+  override name = 'SocketError'
+  readonly code: SocketErrorCode
+
+  constructor(code: SocketErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+  }
+}
+
+/** True when `value` is a `SocketError`, also across realms and package copies. */
+export function isSocketError(value: unknown): value is SocketError {
+  return value instanceof SocketError || (value instanceof Error && value.name === 'SocketError')
+}
+
+/** The reason an abort rejects with when the caller gave none: never `undefined`. */
+export function abortReason(reason: unknown, what: string): unknown {
+  return reason === undefined ? new DOMException(`The ${what} was aborted`, 'AbortError') : reason
+}

@@ -1,0 +1,109 @@
+/**
+ * `listen()`: TCP and TLS servers, and UDP listeners that hand out flows.
+ */
+import { checkHostname, checkPort } from './address.ts'
+import { SocketListener } from './listener.ts'
+import { checkAlpn, checkDuration, checkHighWaterMark, checkSignal, checkTls } from './options.ts'
+import { platform, type TlsParams } from './platform.ts'
+import { Socket, streamAttachment } from './socket.ts'
+import type { ListenOptions } from './types.ts'
+import { UdpFlows } from './udp-flows.ts'
+
+const defaultUdpFlowIdle = 30_000
+
+/**
+ * Listens for TCP connections, TLS connections, or UDP flows.
+ *
+ * @example
+ * await using listener = listen({ type: 'tcp', port: 7000 })
+ * for await (const socket of listener) {
+ *   socket.readable.pipeTo(socket.writable).catch(() => {})
+ * }
+ */
+export function listen(options: ListenOptions = {}): SocketListener {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('Invalid listen options: expected an object such as { port: 7000 }')
+  }
+  const type = options.type ?? 'tcp'
+  if (type !== 'tcp' && type !== 'tls' && type !== 'udp') {
+    throw new TypeError(`Invalid listener type "${String(type)}": expected "tcp", "tls" or "udp"`)
+  }
+  const hostname = checkHostname(options.hostname ?? '127.0.0.1')
+  const port = checkPort(options.port ?? 0, 'port', true)
+  const tls = checkTls(options.tls)
+  checkAlpn(tls.alpn)
+  if (
+    type === 'tls' &&
+    (tls.cert === undefined || tls.key === undefined) &&
+    tls.sni === undefined
+  ) {
+    throw new TypeError('Cannot listen with type "tls" without tls.cert and tls.key (or tls.sni)')
+  }
+  const signal = checkSignal(options.signal)
+  const backlog = options.backlog ?? 511
+  checkPort(backlog, 'backlog', true)
+  const socketInit = {
+    allowHalfOpen: options.allowHalfOpen ?? false,
+    noDelay: options.noDelay ?? true,
+    highWaterMark: checkHighWaterMark(options.highWaterMark),
+    idleTimeout: checkDuration(
+      options.idleTimeout,
+      'idleTimeout',
+      type === 'udp' ? defaultUdpFlowIdle : 0,
+    ),
+  }
+  const listener = new SocketListener(backlog)
+  const request = { hostname, port, backlog, reusePort: options.reusePort ?? false }
+  if (type === 'udp') {
+    listenUdp(listener, request, socketInit, signal)
+    return listener
+  }
+  const serverTls: TlsParams | undefined =
+    tls.cert === undefined && tls.sni === undefined ? undefined : { role: 'server', tls }
+  const server = platform().listenStream({
+    ...request,
+    tls: type === 'tls' ? serverTls : undefined,
+  })
+  server.handler = {
+    listening: (boundPort) => listener.bound({ type, hostname, port: boundPort }),
+    connection: (channel) => {
+      channel.tune({ noDelay: socketInit.noDelay, idleTimeout: socketInit.idleTimeout })
+      const upgrade = type === 'tcp' ? serverTls : undefined
+      listener.accept(new Socket(socketInit, streamAttachment(type, channel, false, upgrade)))
+    },
+    error: () => {},
+    close: (error) => listener.stopped(error),
+  }
+  listener.start(server, signal)
+  return listener
+}
+
+function listenUdp(
+  listener: SocketListener,
+  request: { hostname: string; port: number; reusePort: boolean },
+  socketInit: { highWaterMark: number; idleTimeout: number },
+  signal: AbortSignal | undefined,
+): void {
+  const channel = platform().bindDatagram({
+    localAddress: request.hostname,
+    localPort: request.port,
+    remote: undefined,
+    reusePort: request.reusePort,
+  })
+  const init = { highWaterMark: socketInit.highWaterMark }
+  const flows = new UdpFlows(channel, socketInit.idleTimeout, (attachment) =>
+    listener.accept(new Socket(init, attachment)),
+  )
+  channel.handler = {
+    listening: () => {
+      const port = channel.info().localPort ?? request.port
+      listener.bound({ type: 'udp', hostname: request.hostname, port })
+    },
+    message: (data, address, port) => flows.receive(data, address, port),
+    close: (error) => {
+      flows.closeAll(error)
+      listener.stopped(error)
+    },
+  }
+  listener.start(channel, signal)
+}

@@ -1,0 +1,389 @@
+/**
+ * `Socket`: one connection, TCP, TLS or UDP, in the shape of the original
+ * proposal and of `cloudflare:sockets`. The socket owns the lifecycle
+ * (`opened`, `closed`, `signal`, events); a transport owns the streams.
+ */
+import { checkHostname, checkPort, formatAddress } from './address.ts'
+import type { DatagramTransport } from './datagram-transport.ts'
+import { abortReason, isSocketError, SocketError } from './errors.ts'
+import { type ResolvedOptions, resolveOptions } from './options.ts'
+import { type ByteChannel, platform, type TlsParams } from './platform.ts'
+import { StreamTransport, type TransportEvents } from './stream-transport.ts'
+import type {
+  SecureTransport,
+  SocketInfo,
+  SocketInit,
+  SocketStats,
+  SocketType,
+  SocketUpdate,
+  TlsOptions,
+} from './types.ts'
+import { openDatagramSocket } from './udp-socket.ts'
+
+type Transport = StreamTransport | DatagramTransport
+
+/**
+ * How the core hands a socket an existing connection: an accepted one, a UDP
+ * flow, or the TLS successor of `startTls()`. Only this package makes them.
+ */
+export class Attachment {
+  readonly type: SocketType
+  readonly open: (events: TransportEvents, options: ResolvedOptions) => Transport
+  /** False when the connection is already open, as an accepted one is. */
+  readonly connecting: boolean
+  /** What `startTls()` on this socket uses, if it may upgrade. */
+  readonly upgradeTls: TlsParams | undefined
+
+  constructor(
+    type: SocketType,
+    open: (events: TransportEvents, options: ResolvedOptions) => Transport,
+    connecting: boolean,
+    upgradeTls?: TlsParams,
+  ) {
+    this.type = type
+    this.open = open
+    this.connecting = connecting
+    this.upgradeTls = upgradeTls
+  }
+}
+
+/** An attachment for a TCP or TLS channel. */
+export function streamAttachment(
+  type: 'tcp' | 'tls',
+  channel: ByteChannel,
+  connecting: boolean,
+  upgradeTls?: TlsParams,
+): Attachment {
+  const open = (events: TransportEvents, { allowHalfOpen, highWaterMark }: ResolvedOptions) =>
+    new StreamTransport(channel, { allowHalfOpen, highWaterMark, connecting }, events)
+  return new Attachment(type, open, connecting, upgradeTls)
+}
+
+const defaultUdpHighWaterMark = 1 << 20
+
+/**
+ * A TCP, TLS or UDP connection with web streams.
+ *
+ * @example
+ * const socket = new Socket({ type: 'tcp', remote: { address: '127.0.0.1', port: 7000 } })
+ * const writer = socket.writable.getWriter()
+ * await writer.write(new TextEncoder().encode('hello'))
+ * await socket.close()
+ */
+export class Socket extends EventTarget {
+  readonly #type: SocketType
+  readonly #options: ResolvedOptions
+  readonly #transport: Transport
+  readonly #opened = Promise.withResolvers<SocketInfo>()
+  readonly #closed = Promise.withResolvers<void>()
+  readonly #lifetime = new AbortController()
+  #secureTransport: SecureTransport
+  #upgradeTls: TlsParams | undefined
+  #upgraded = false
+  #closing: Promise<void> | undefined
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #info: SocketInfo | undefined
+
+  constructor(init: SocketInit, attachment?: Attachment) {
+    super()
+    if (typeof init !== 'object' || init === null) {
+      throw new TypeError(
+        'Invalid socket init: expected an object such as { remote: { address, port } }',
+      )
+    }
+    this.#type = attachment?.type ?? checkType(init.type, init.secureTransport)
+    this.#options = resolveOptions(init)
+    this.#secureTransport = this.#type === 'tls' ? 'on' : this.#options.secureTransport
+    this.#opened.promise.catch(() => {})
+    this.#closed.promise.catch(() => {})
+    if (attachment instanceof Attachment) {
+      this.#upgradeTls = attachment.upgradeTls
+      this.#transport = attachment.open(this.#events(), this.#options)
+      if (!attachment.connecting) this.#events().open()
+    } else {
+      this.#transport = this.#connect(init)
+    }
+    this.#watchSignal()
+  }
+
+  /** The type of connection: `'tcp'`, `'tls'` (TLS from the first byte, or after an upgrade) or `'udp'`. */
+  get type(): SocketType {
+    return this.#type
+  }
+
+  /** Bytes from the peer (TCP, TLS) or `{ data, remoteAddress, remotePort }` messages (UDP). */
+  get readable(): ReadableStream {
+    return this.#transport.readable
+  }
+
+  /** Bytes to the peer (TCP, TLS), or one datagram per write (UDP). */
+  get writable(): WritableStream {
+    return this.#transport.writable
+  }
+
+  /** Resolves with the connection's addresses (and TLS details) once it is open. */
+  get opened(): Promise<SocketInfo> {
+    return this.#opened.promise
+  }
+
+  /** Resolves once the connection is open: `opened` without the details. */
+  get ready(): Promise<void> {
+    return this.#opened.promise.then(() => undefined)
+  }
+
+  /** Resolves when the socket has closed cleanly; rejects with why it did not. */
+  get closed(): Promise<void> {
+    return this.#closed.promise
+  }
+
+  /** Aborts when the socket ends, for whatever reason. */
+  get signal(): AbortSignal {
+    return this.#lifetime.signal
+  }
+
+  get secureTransport(): SecureTransport {
+    return this.#secureTransport
+  }
+
+  /** True once `startTls()` has handed this connection to a new socket. */
+  get upgraded(): boolean {
+    return this.#upgraded
+  }
+
+  get info(): SocketInfo {
+    if (this.#info !== undefined) return this.#info
+    const info = this.#transport.info()
+    return { type: this.#type, ...info }
+  }
+
+  get stats(): SocketStats {
+    return this.#transport.stats
+  }
+
+  /**
+   * Flushes pending writes, then closes the connection. Calling it again
+   * returns the same promise.
+   */
+  close(_reason?: unknown): Promise<void> {
+    this.#closing ??= this.#transport.close().then(
+      () => this.#closed.promise,
+      () => this.#closed.promise,
+    )
+    return this.#closing
+  }
+
+  /** Drops the connection at once; `closed` rejects with `reason`. */
+  abort(reason?: unknown): void {
+    if (this.#lifetime.signal.aborted) return
+    this.#transport.abort(abortReason(reason, 'socket'))
+  }
+
+  /**
+   * Upgrades the connection to TLS and returns the new socket. This one
+   * resolves `closed` and reads as `upgraded`. Allowed on a client made with
+   * `secureTransport: 'starttls'` and on a socket accepted by a listener that
+   * has `tls` material.
+   */
+  startTls(options: { tls?: TlsOptions; sni?: string; alpn?: string[] } = {}): Socket {
+    const params = this.#tlsParams('startTls()', options)
+    const transport = this.#streamTransport('startTls()')
+    this.#upgraded = true
+    const channel = transport.detachForTls(params)
+    return new Socket(
+      { allowHalfOpen: this.#options.allowHalfOpen, highWaterMark: this.#options.highWaterMark },
+      streamAttachment('tls', channel, true),
+    )
+  }
+
+  /** Changes settings of an open socket; `{ type: 'tls' }` upgrades it in place. */
+  async update(init: SocketUpdate): Promise<void> {
+    const transport = this.#streamTransport('update()')
+    const { type, tls, sni, alpn, ...tuning } = init
+    if (
+      tuning.idleTimeout !== undefined ||
+      tuning.noDelay !== undefined ||
+      tuning.keepAlive !== undefined
+    ) {
+      const options = resolveOptions(tuning)
+      transport.channel.tune({
+        ...(tuning.noDelay === undefined ? {} : { noDelay: options.noDelay }),
+        ...(tuning.keepAlive === undefined ? {} : { keepAlive: options.keepAlive }),
+        ...(tuning.idleTimeout === undefined ? {} : { idleTimeout: options.idleTimeout }),
+      })
+    }
+    if (type === undefined) return
+    if (type !== 'tls')
+      throw new TypeError(`Cannot update type to "${String(type)}": only "tls" is possible`)
+    const params = this.#tlsParams('update({ type: "tls" })', {
+      ...(tls === undefined ? {} : { tls }),
+      ...(sni === undefined ? {} : { sni }),
+      ...(alpn === undefined ? {} : { alpn }),
+    })
+    this.#secureTransport = 'on'
+    await transport.upgradeInPlace(params)
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close().catch(() => {})
+  }
+
+  #connect(init: SocketInit): Transport {
+    const remote = init.remote
+    if (this.#type === 'udp') {
+      const highWaterMark =
+        init.highWaterMark === undefined ? defaultUdpHighWaterMark : this.#options.highWaterMark
+      return openDatagramSocket(init, highWaterMark, this.#events())
+    }
+    if (this.#type === 'quic') {
+      throw new TypeError('QUIC sockets are not available yet: use type "tcp", "tls" or "udp"')
+    }
+    if (remote === undefined || typeof remote !== 'object') {
+      throw new TypeError(`Cannot open a ${this.#type} socket without remote: { address, port }`)
+    }
+    const hostname = checkHostname(
+      'address' in remote ? remote.address : remote.hostname,
+      'remote address',
+    )
+    const port = checkPort(remote.port, 'remote port')
+    const options = this.#options
+    const clientTls: TlsParams = {
+      role: 'client',
+      tls: options.tls,
+      servername: options.sni ?? hostname,
+      alpn: options.alpn,
+    }
+    if (this.#secureTransport === 'starttls') this.#upgradeTls = clientTls
+    const channel = platform().connectStream({
+      hostname,
+      port,
+      tls: this.#secureTransport === 'on' ? clientTls : undefined,
+      noDelay: options.noDelay,
+      keepAlive: options.keepAlive,
+      idleTimeout: options.idleTimeout,
+    })
+    this.#armConnectTimeout(channel, formatAddress(hostname, port))
+    return new StreamTransport(channel, this.#streamOptions(true), this.#events())
+  }
+
+  #streamOptions(connecting: boolean) {
+    const { allowHalfOpen, highWaterMark } = this.#options
+    return { allowHalfOpen, highWaterMark, connecting }
+  }
+
+  #armConnectTimeout(channel: ByteChannel, where: string): void {
+    const ms = this.#options.connectTimeout
+    if (ms === 0) return
+    this.#timer = setTimeout(() => {
+      channel.destroy(
+        new SocketError(
+          'ETIMEDOUT',
+          `Cannot connect to ${where}: no answer within ${ms} ms (connectTimeout)`,
+        ),
+      )
+    }, ms)
+  }
+
+  /** The callbacks a transport reports through. */
+  #events(): TransportEvents {
+    return {
+      open: () => {
+        clearTimeout(this.#timer)
+        const info = this.info
+        this.#opened.resolve(info)
+        this.dispatchEvent(new Event('open'))
+      },
+      close: (error: unknown) => this.#onClose(error),
+    }
+  }
+
+  #onClose(error: unknown): void {
+    clearTimeout(this.#timer)
+    this.#info = this.info
+    const reason = error ?? (this.#lifetime.signal.aborted ? undefined : closedReason())
+    this.#opened.reject(
+      error ?? new SocketError('ERR_SOCKET_CLOSED', 'The socket closed before it opened'),
+    )
+    if (error === undefined) {
+      this.#closed.resolve()
+    } else {
+      this.#closed.reject(error)
+      if (isSocketError(error)) this.dispatchEvent(new ErrorEvent(error))
+    }
+    this.#lifetime.abort(reason)
+    this.dispatchEvent(new Event('close'))
+  }
+
+  #watchSignal(): void {
+    const signal = this.#options.signal
+    if (signal === undefined) return
+    if (signal.aborted) return this.abort(signal.reason)
+    const onAbort = () => this.abort(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    this.#lifetime.signal.addEventListener(
+      'abort',
+      () => signal.removeEventListener('abort', onAbort),
+      {
+        once: true,
+      },
+    )
+  }
+
+  #streamTransport(what: string): StreamTransport {
+    if (!(this.#transport instanceof StreamTransport)) {
+      throw new TypeError(
+        `Cannot call ${what} on a ${this.#type} socket: it works on TCP sockets only`,
+      )
+    }
+    if (this.#upgraded || this.#lifetime.signal.aborted) {
+      throw new TypeError(`Cannot call ${what}: the socket is already upgraded or closed`)
+    }
+    return this.#transport
+  }
+
+  #tlsParams(
+    what: string,
+    options: { tls?: TlsOptions; sni?: string; alpn?: string[] },
+  ): TlsParams {
+    const base = this.#upgradeTls
+    if (base === undefined || this.#secureTransport === 'on') {
+      throw new TypeError(
+        `Cannot call ${what}: connect with secureTransport: "starttls", or accept the socket on a listener that has tls material`,
+      )
+    }
+    return {
+      role: base.role,
+      tls: { ...base.tls, ...options.tls },
+      servername: options.sni ?? base.servername,
+      alpn: options.alpn ?? base.alpn,
+    }
+  }
+}
+
+/** Dispatched as `error` with the `SocketError` that closed the socket. */
+class ErrorEvent extends Event {
+  readonly error: SocketError
+  constructor(error: SocketError) {
+    super('error')
+    this.error = error
+  }
+}
+
+function closedReason(): DOMException {
+  return new DOMException('The socket is closed', 'AbortError')
+}
+
+function checkType(type: unknown, secureTransport: unknown): SocketType {
+  if (type === undefined) return secureTransport === 'on' ? 'tls' : 'tcp'
+  if (type !== 'tcp' && type !== 'tls' && type !== 'udp' && type !== 'quic') {
+    throw new TypeError(
+      `Invalid socket type "${String(type)}": expected "tcp", "tls", "udp" or "quic"`,
+    )
+  }
+  const tlsFromStart = secureTransport === 'on'
+  if ((type === 'tls') !== tlsFromStart && secureTransport !== undefined && type !== 'udp') {
+    throw new TypeError(
+      `Conflicting type "${type}" and secureTransport "${String(secureTransport)}": give one of them`,
+    )
+  }
+  return type
+}

@@ -1,0 +1,310 @@
+/**
+ * Web streams over a byte channel (TCP or TLS): a `type: 'bytes'` readable
+ * that pauses the channel when its queue is full, and a writable whose writes
+ * resolve once the runtime has let go of the chunk. Backpressure therefore
+ * runs end to end through TCP flow control, with no unbounded buffer.
+ *
+ * The channel can be swapped for its TLS successor (`update()`), and the
+ * streams carry on over it: that is what an in-place upgrade means.
+ */
+import { nextTurn, ownedBytes, toBytes } from './bytes.ts'
+import { SocketError } from './errors.ts'
+import type { ByteChannel, ChannelInfo, TlsParams } from './platform.ts'
+import type { SocketStats } from './types.ts'
+
+export interface TransportEvents {
+  open(): void
+  /** The transport is fully closed; `error` is why, if it failed. */
+  close(error: unknown): void
+}
+
+export interface StreamTransportOptions {
+  allowHalfOpen: boolean
+  highWaterMark: number
+  /** Whether `writer.ready` should wait for the connection: false for accepted sockets. */
+  connecting: boolean
+}
+
+export class StreamTransport {
+  #channel: ByteChannel
+  #options: StreamTransportOptions
+  #events: TransportEvents
+  #readable: ReadableStream<Uint8Array> | undefined
+  #reader: ReadableByteStreamController | undefined
+  #writable: WritableStream<ArrayBufferView | ArrayBuffer> | undefined
+  #writer: WritableStreamDefaultController | undefined
+  #inflight: Promise<void> | undefined
+  #open = Promise.withResolvers<void>()
+  #readDone = false
+  #readFailure: unknown
+  #writeDone = false
+  #writeFailure: unknown
+  #wasOpen = false
+  #finished = false
+  #stats: SocketStats = {
+    bytesSent: 0,
+    bytesReceived: 0,
+    packetsSent: 0,
+    packetsReceived: 0,
+    packetsDropped: 0,
+  }
+
+  constructor(channel: ByteChannel, options: StreamTransportOptions, events: TransportEvents) {
+    this.#channel = channel
+    this.#options = options
+    this.#events = events
+    this.#open.promise.catch(() => {})
+    if (!options.connecting) this.#open.resolve()
+    this.#attach(channel)
+  }
+
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= this.#createReadable()
+    return this.#readable
+  }
+
+  get writable(): WritableStream<ArrayBufferView | ArrayBuffer> {
+    this.#writable ??= this.#createWritable()
+    return this.#writable
+  }
+
+  get stats(): SocketStats {
+    return { ...this.#stats }
+  }
+
+  info(): ChannelInfo {
+    return this.#channel.info()
+  }
+
+  get channel(): ByteChannel {
+    return this.#channel
+  }
+
+  /** Flushes pending writes, sends FIN, then tears the connection down. */
+  async close(): Promise<void> {
+    if (this.#finished) return
+    await this.#flushWrites()
+    if (!this.#writeDone) {
+      this.#writeDone = true
+      await new Promise<void>((resolve) => this.#channel.end(() => resolve()))
+      this.#writer?.error(closedError('The socket was closed'))
+    }
+    this.#endReadable()
+    this.#channel.destroy()
+  }
+
+  abort(reason: unknown): void {
+    this.#fail(reason)
+    this.#channel.destroy()
+  }
+
+  /**
+   * Hands the connection to TLS for a new socket (`startTls()`): this
+   * transport's streams end here, and the returned channel carries on.
+   */
+  detachForTls(params: TlsParams): ByteChannel {
+    const tlsChannel = this.#channel.startTls(params)
+    this.#writeDone = true
+    this.#writer?.error(closedError('The socket was upgraded with startTls(); use the new socket'))
+    this.#endReadable()
+    this.#finish(undefined)
+    return tlsChannel
+  }
+
+  /** Upgrades in place (`update({ type: 'tls' })`): same streams, TLS underneath. */
+  async upgradeInPlace(params: TlsParams): Promise<void> {
+    await this.#flushWrites()
+    const opened = Promise.withResolvers<void>()
+    this.#open = opened
+    this.#channel = this.#channel.startTls(params)
+    this.#attach(this.#channel)
+    return opened.promise
+  }
+
+  #attach(channel: ByteChannel): void {
+    channel.handler = {
+      open: () => {
+        this.#open.resolve()
+        if (this.#wasOpen) return
+        this.#wasOpen = true
+        this.#events.open()
+      },
+      data: (chunk) => this.#onData(chunk),
+      end: () => this.#onEnd(),
+      idle: () => {
+        const error = new SocketError(
+          'ETIMEDOUT',
+          'The socket was idle for longer than idleTimeout',
+        )
+        this.#fail(error)
+        channel.destroy()
+      },
+      close: (error) => {
+        this.#open.reject(error ?? closedError('The connection closed before it was open'))
+        if (error === undefined) this.#endReadable()
+        this.#fail(error ?? closedError('The connection was closed'))
+        this.#finish(error)
+      },
+    }
+  }
+
+  #createReadable(): ReadableStream<Uint8Array> {
+    const channel = () => this.#channel
+    return new ReadableStream(
+      {
+        type: 'bytes',
+        start: (controller) => {
+          this.#reader = controller
+          if (!this.#readDone) return
+          if (this.#readFailure === undefined) controller.close()
+          else controller.error(this.#readFailure)
+        },
+        pull: () => channel().resume(),
+        cancel: () => {
+          // Nothing will read what arrives, so stop asking the peer for it.
+          this.#readDone = true
+          channel().pause()
+        },
+      },
+      { highWaterMark: this.#options.highWaterMark },
+    )
+  }
+
+  #createWritable(): WritableStream<ArrayBufferView | ArrayBuffer> {
+    const writable = new WritableStream<ArrayBufferView | ArrayBuffer>(
+      {
+        start: (controller) => {
+          this.#writer = controller
+          if (this.#writeDone)
+            controller.error(this.#writeFailure ?? closedError('The socket is closed'))
+        },
+        write: (chunk) => this.#write(toBytes(chunk)),
+        close: async () => {
+          if (this.#writeDone) return
+          this.#writeDone = true
+          await new Promise<void>((resolve, reject) =>
+            this.#channel.end((error) => (error ? reject(error) : resolve())),
+          )
+        },
+        abort: (reason) => this.abort(reason),
+      },
+      { highWaterMark: 1 },
+    )
+    gateReadyOnOpen(writable, this.#open.promise)
+    return writable
+  }
+
+  #write(bytes: Uint8Array): Promise<void> {
+    const written = new Promise<void>((resolve, reject) => {
+      this.#channel.write(bytes, (error) => {
+        if (error) return reject(error)
+        this.#stats.bytesSent += bytes.byteLength
+        this.#stats.packetsSent++
+        resolve()
+      })
+    })
+    this.#inflight = written
+    return written
+  }
+
+  /** Waits until the writable has handed every queued chunk to the channel. */
+  async #flushWrites(): Promise<void> {
+    if (this.#writable !== undefined && !this.#writable.locked && !this.#writeDone) {
+      await this.#writable.close().catch(() => {})
+      return
+    }
+    // A caller holds a writer, so its queue is out of reach. The stream feeds
+    // the sink its next chunk as soon as a write settles, so wait until a
+    // whole turn passes with no write in flight.
+    while (this.#inflight !== undefined) {
+      const inflight = this.#inflight
+      await inflight.catch(() => {})
+      await nextTurn()
+      if (this.#inflight === inflight) this.#inflight = undefined
+    }
+  }
+
+  #onData(chunk: Uint8Array): void {
+    const reader = this.#reader
+    if (reader === undefined || this.#readDone) return
+    this.#stats.bytesReceived += chunk.byteLength
+    this.#stats.packetsReceived++
+    reader.enqueue(ownedBytes(chunk))
+    if ((reader.desiredSize ?? 0) <= 0) this.#channel.pause()
+  }
+
+  #onEnd(): void {
+    this.#endReadable()
+    if (this.#options.allowHalfOpen || this.#writeDone) return
+    // workerd: without allowHalfOpen, the end of input closes the writable.
+    void this.#flushWrites().then(() => {
+      if (this.#writeDone) return
+      this.#writeDone = true
+      this.#channel.end(() => {})
+      this.#writer?.error(closedError('The peer ended the connection and allowHalfOpen is false'))
+    })
+  }
+
+  #endReadable(): void {
+    if (this.#readDone) return
+    this.#readDone = true
+    const reader = this.#reader
+    if (reader === undefined) return
+    reader.close()
+    reader.byobRequest?.respond(0)
+  }
+
+  /** Errors whatever side is still open. */
+  #fail(reason: unknown): void {
+    if (!this.#readDone) {
+      this.#readDone = true
+      this.#readFailure = reason
+      this.#reader?.error(reason)
+    }
+    if (!this.#writeDone) {
+      this.#writeDone = true
+      this.#writeFailure = reason
+      this.#writer?.error(reason)
+    }
+  }
+
+  #finish(error: unknown): void {
+    if (this.#finished) return
+    this.#finished = true
+    this.#events.close(error)
+  }
+}
+
+function closedError(message: string): SocketError {
+  return new SocketError('ERR_SOCKET_CLOSED', message)
+}
+
+/**
+ * Drivers written for `cloudflare:sockets` (pg-cloudflare among them) take
+ * `writer.ready` to mean "connected". A standard writable resolves `ready` at
+ * once, so writers of this stream see a `ready` that first waits for the
+ * connection.
+ */
+function gateReadyOnOpen(writable: WritableStream, open: Promise<void>): void {
+  let connected = false
+  open.then(
+    () => (connected = true),
+    () => {},
+  )
+  const getWriter = writable.getWriter.bind(writable)
+  Object.defineProperty(writable, 'getWriter', {
+    value: () => {
+      const writer = getWriter()
+      if (connected) return writer
+      const nativeReady = Object.getOwnPropertyDescriptor(
+        Object.getPrototypeOf(writer) as object,
+        'ready',
+      )?.get
+      Object.defineProperty(writer, 'ready', {
+        get: () =>
+          connected ? nativeReady?.call(writer) : open.then(() => nativeReady?.call(writer)),
+      })
+      return writer
+    },
+  })
+}

@@ -1,0 +1,96 @@
+/**
+ * A UDP listener's flows. UDP has no connections, so a flow stands in for
+ * one: every datagram from one remote address and port, until the flow is
+ * idle for `idleTimeout`. Each flow is a `Socket` whose writes go back to
+ * that peer from the listener's own port.
+ */
+import { DatagramTransport } from './datagram-transport.ts'
+import type { DatagramChannel } from './platform.ts'
+import { Attachment } from './socket.ts'
+
+interface Flow {
+  transport: DatagramTransport
+  lastSeen: number
+}
+
+export class UdpFlows {
+  readonly #channel: DatagramChannel
+  readonly #idleTimeout: number
+  readonly #flows = new Map<string, Flow>()
+  readonly #accept: (attachment: Attachment) => void
+  #sweeper: ReturnType<typeof setInterval> | undefined
+
+  constructor(
+    channel: DatagramChannel,
+    idleTimeout: number,
+    accept: (attachment: Attachment) => void,
+  ) {
+    this.#channel = channel
+    this.#idleTimeout = idleTimeout
+    this.#accept = accept
+    if (idleTimeout > 0) {
+      // One timer per listener, not one reset per datagram: flows end within
+      // 1.5 × idleTimeout, which is what an idle timeout needs.
+      this.#sweeper = setInterval(() => this.#sweep(), Math.max(idleTimeout / 2, 10))
+      ;(this.#sweeper as { unref?: () => void }).unref?.()
+    }
+  }
+
+  /** Routes one datagram to its flow, opening the flow if it is new. */
+  receive(data: Uint8Array, address: string, port: number): void {
+    const key = `${address}|${port}`
+    const flow = this.#flows.get(key)
+    if (flow !== undefined) {
+      flow.lastSeen = Date.now()
+      flow.transport.deliver(data, address, port)
+      return
+    }
+    this.#accept(this.#attachment(key, address, port, data))
+  }
+
+  /** Ends every flow, as when the listener closes. */
+  closeAll(error: unknown): void {
+    clearInterval(this.#sweeper)
+    for (const flow of [...this.#flows.values()]) flow.transport.ended(error)
+    this.#flows.clear()
+  }
+
+  #attachment(key: string, address: string, port: number, first: Uint8Array): Attachment {
+    const open = (
+      events: Parameters<Attachment['open']>[0],
+      options: Parameters<Attachment['open']>[1],
+    ) => {
+      const peer = { address, port }
+      const transport = new DatagramTransport(
+        {
+          peer,
+          send: (data, to, done) => {
+            const flow = this.#flows.get(key)
+            if (flow !== undefined) flow.lastSeen = Date.now()
+            this.#channel.send(data, to ?? peer, done)
+          },
+          info: () => ({ ...this.#channel.info(), remoteAddress: address, remotePort: port }),
+          close: () => {
+            if (this.#flows.get(key)?.transport === transport) this.#flows.delete(key)
+            transport.ended(undefined)
+          },
+        },
+        options.highWaterMark,
+        events,
+      )
+      this.#flows.set(key, { transport, lastSeen: Date.now() })
+      transport.deliver(first, address, port)
+      return transport
+    }
+    return new Attachment('udp', open, false)
+  }
+
+  #sweep(): void {
+    const cutoff = Date.now() - this.#idleTimeout
+    for (const [key, flow] of this.#flows) {
+      if (flow.lastSeen >= cutoff) continue
+      this.#flows.delete(key)
+      flow.transport.ended(undefined)
+    }
+  }
+}
