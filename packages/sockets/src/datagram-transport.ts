@@ -68,10 +68,10 @@ export class DatagramTransport {
       {
         start: (controller) => {
           this.#writer = controller
-          if (this.#done) this.#settle(controller)
+          if (this.#failure !== undefined) controller.error(this.#failure)
         },
         write: (chunk) => this.#send(chunk),
-        close: () => this.close(),
+        close: () => (this.#done ? undefined : this.close()),
         abort: (reason) => this.abort(reason),
       },
       { highWaterMark: 1 },
@@ -114,24 +114,31 @@ export class DatagramTransport {
     this.#port.close()
   }
 
-  /** The port is closed: end both streams, with `error` if it failed. */
+  /**
+   * The port is closed. The readable ends (or errors with `error`). The
+   * writable errors only on failure: after a clean end, such as an idle
+   * flow's, a pending `pipeTo()` should finish without an error, and a late
+   * write still fails on its own.
+   */
   ended(error: unknown): void {
     if (this.#done) return
     this.#done = true
     this.#failure = error
-    if (this.#reader) this.#settle(this.#reader)
-    if (this.#writer) this.#settle(this.#writer)
+    if (error === undefined) this.#reader?.close()
+    else {
+      this.#reader?.error(error)
+      this.#writer?.error(error)
+    }
     this.#events.close(error)
-  }
-
-  #settle(controller: ReadableStreamDefaultController | WritableStreamDefaultController): void {
-    const error = this.#failure ?? new SocketError('ERR_SOCKET_CLOSED', 'The socket is closed')
-    if ('close' in controller && this.#failure === undefined) controller.close()
-    else controller.error(error)
   }
 
   #send(chunk: OutgoingDatagram | ArrayBufferView | ArrayBuffer): Promise<void> {
     const { data, to } = this.#outgoing(chunk)
+    if (this.#done) {
+      throw (
+        this.#failure ?? new SocketError('ERR_SOCKET_CLOSED', 'Cannot send: the socket is closed')
+      )
+    }
     const sent = new Promise<void>((resolve, reject) => {
       this.#port.send(data, to, (error) => {
         if (error) return reject(error)
