@@ -7,8 +7,8 @@
  */
 import { listen, type Socket } from '@sockworker/sockets'
 
-const hostname = process.env.ECHO_HOST ?? '127.0.0.1'
-const port = Number(process.env.ECHO_PORT ?? 7000)
+const hostname = process.env['ECHO_HOST'] ?? '127.0.0.1'
+const port = Number(process.env['ECHO_PORT'] ?? 7000)
 const shutdown = new AbortController()
 process.once('SIGINT', () => shutdown.abort())
 process.once('SIGTERM', () => shutdown.abort())

@@ -12,5 +12,10 @@ import type { SocketAddress, SocketOptions } from './types.ts'
  */
 export function connect(address: SocketAddress, options: SocketOptions = {}): Socket {
   const { hostname, port } = parseAddress(address)
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(
+      `Invalid options ${JSON.stringify(options)}: expected an object such as { secureTransport: 'on' }`,
+    )
+  }
   return new Socket({ ...options, remote: { hostname, port } })
 }

@@ -39,6 +39,7 @@ export class SocketListener extends EventTarget implements AsyncIterable<Socket>
   #addr: ListenerInfo | undefined
   #done = false
   #stopped = false
+  #abortReason: unknown
 
   /** @internal Made by `listen()`. */
   constructor(maxQueued: number) {
@@ -86,10 +87,9 @@ export class SocketListener extends EventTarget implements AsyncIterable<Socket>
         if (this.#done) return Promise.resolve({ value: undefined, done: true })
         return new Promise((resolve) => this.#waiting.push(resolve))
       },
-      return: async () => {
-        await this.close().catch(() => {})
-        return { value: undefined, done: true }
-      },
+      // Leaving a `for await` loop early leaves the listener open, as in
+      // Deno: the loop is one consumer, not the owner.
+      return: async () => ({ value: undefined, done: true }),
     }
   }
 
@@ -97,11 +97,12 @@ export class SocketListener extends EventTarget implements AsyncIterable<Socket>
   start(acceptor: Acceptor, signal: AbortSignal | undefined): void {
     this.#acceptor = acceptor
     if (signal === undefined) return
-    if (signal.aborted) {
+    const onAbort = () => {
+      this.#abortReason = signal.reason
       this.close()
-      return
     }
-    signal.addEventListener('abort', () => this.close(), { once: true })
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
   }
 
   /** @internal */
@@ -131,7 +132,9 @@ export class SocketListener extends EventTarget implements AsyncIterable<Socket>
   stopped(error: unknown): void {
     if (this.#stopped) return
     this.#stopped = true
-    this.#opened.reject(error ?? new Error('The listener closed before it was bound'))
+    this.#opened.reject(
+      error ?? this.#abortReason ?? new Error('The listener was closed before it was bound'),
+    )
     this.#endIteration()
     if (error === undefined) this.#closed.resolve()
     else this.#closed.reject(error)

@@ -40,6 +40,8 @@ export class StreamTransport {
   #writeDone = false
   #writeFailure: unknown
   #wasOpen = false
+  #abortReason: unknown
+  #upgrading = false
   #finished = false
   #stats: SocketStats = {
     bytesSent: 0,
@@ -83,17 +85,13 @@ export class StreamTransport {
   /** Flushes pending writes, sends FIN, then tears the connection down. */
   async close(): Promise<void> {
     if (this.#finished) return
-    await this.#flushWrites()
-    if (!this.#writeDone) {
-      this.#writeDone = true
-      await new Promise<void>((resolve) => this.#channel.end(() => resolve()))
-      this.#writer?.error(closedError('The socket was closed'))
-    }
+    await this.#endWritable('The socket was closed')
     this.#endReadable()
     this.#channel.destroy()
   }
 
   abort(reason: unknown): void {
+    this.#abortReason ??= reason
     this.#fail(reason)
     this.#channel.destroy()
   }
@@ -113,11 +111,17 @@ export class StreamTransport {
 
   /** Upgrades in place (`update({ type: 'tls' })`): same streams, TLS underneath. */
   async upgradeInPlace(params: TlsParams): Promise<void> {
+    // Stop reading at once: the next bytes from the peer are TLS, and must
+    // not be delivered as plaintext while pending writes flush.
+    this.#upgrading = true
+    this.#channel.pause()
     await this.#flushWrites()
     const opened = Promise.withResolvers<void>()
     this.#open = opened
     this.#channel = this.#channel.startTls(params)
     this.#attach(this.#channel)
+    this.#upgrading = false
+    if ((this.#reader?.desiredSize ?? 0) > 0) this.#channel.resume()
     return opened.promise
   }
 
@@ -132,14 +136,10 @@ export class StreamTransport {
       data: (chunk) => this.#onData(chunk),
       end: () => this.#onEnd(),
       idle: () => {
-        const error = new SocketError(
-          'ETIMEDOUT',
-          'The socket was idle for longer than idleTimeout',
-        )
-        this.#fail(error)
-        channel.destroy()
+        this.abort(new SocketError('ETIMEDOUT', 'The socket was idle for longer than idleTimeout'))
       },
-      close: (error) => {
+      close: (channelError) => {
+        const error = channelError ?? this.#abortReason
         this.#open.reject(error ?? closedError('The connection closed before it was open'))
         if (error === undefined) this.#endReadable()
         this.#fail(error ?? closedError('The connection was closed'))
@@ -159,7 +159,9 @@ export class StreamTransport {
           if (this.#readFailure === undefined) controller.close()
           else controller.error(this.#readFailure)
         },
-        pull: () => channel().resume(),
+        pull: () => {
+          if (!this.#upgrading) channel().resume()
+        },
         cancel: () => {
           // Nothing will read what arrives, so stop asking the peer for it.
           this.#readDone = true
@@ -204,23 +206,24 @@ export class StreamTransport {
       })
     })
     this.#inflight = written
+    const settled = () => {
+      if (this.#inflight === written) this.#inflight = undefined
+    }
+    written.then(settled, settled)
     return written
   }
 
   /** Waits until the writable has handed every queued chunk to the channel. */
   async #flushWrites(): Promise<void> {
-    if (this.#writable !== undefined && !this.#writable.locked && !this.#writeDone) {
-      await this.#writable.close().catch(() => {})
-      return
-    }
-    // A caller holds a writer, so its queue is out of reach. The stream feeds
-    // the sink its next chunk as soon as a write settles, so wait until a
-    // whole turn passes with no write in flight.
-    while (this.#inflight !== undefined) {
-      const inflight = this.#inflight
-      await inflight.catch(() => {})
+    // The stream's queue is out of our reach (a caller may hold a writer),
+    // but the stream feeds the sink its next chunk as soon as a write
+    // settles (and its first a few microtasks after it is written), so the
+    // queue is empty once a whole turn passes with no write in flight.
+    for (;;) {
       await nextTurn()
-      if (this.#inflight === inflight) this.#inflight = undefined
+      const inflight = this.#inflight
+      if (inflight === undefined) return
+      await inflight.catch(() => {})
     }
   }
 
@@ -235,14 +238,26 @@ export class StreamTransport {
 
   #onEnd(): void {
     this.#endReadable()
-    if (this.#options.allowHalfOpen || this.#writeDone) return
     // workerd: without allowHalfOpen, the end of input closes the writable.
-    void this.#flushWrites().then(() => {
-      if (this.#writeDone) return
-      this.#writeDone = true
-      this.#channel.end(() => {})
-      this.#writer?.error(closedError('The peer ended the connection and allowHalfOpen is false'))
-    })
+    if (this.#options.allowHalfOpen) return
+    void this.#endWritable('The peer ended the connection and allowHalfOpen is false')
+  }
+
+  /**
+   * Sends FIN once every queued write is out. A writable nobody holds closes
+   * cleanly; one behind a caller's writer is errored with `message`, since a
+   * sink cannot close its own stream.
+   */
+  async #endWritable(message: string): Promise<void> {
+    const writable = this.#writable
+    if (writable !== undefined && !writable.locked && !this.#writeDone) {
+      await writable.close().catch(() => {})
+    }
+    await this.#flushWrites()
+    if (this.#writeDone) return
+    this.#writeDone = true
+    await new Promise<void>((resolve) => this.#channel.end(() => resolve()))
+    this.#writer?.error(closedError(message))
   }
 
   #endReadable(): void {

@@ -64,11 +64,12 @@ export class NodeByteChannel implements ByteChannel {
   }
 
   pause(): void {
-    this.#socket.pause()
+    if (!this.#detached) this.#socket.pause()
   }
 
+  /** After `startTls()` the socket belongs to TLS: resuming it here would lose its bytes. */
   resume(): void {
-    this.#socket.resume()
+    if (!this.#detached) this.#socket.resume()
   }
 
   write(chunk: Uint8Array, done: (error?: SocketError) => void): void {
@@ -117,6 +118,9 @@ export class NodeByteChannel implements ByteChannel {
     socket.off('close', this.#onClose)
     socket.off('timeout', this.#onTimeout)
     socket.off('connect', this.#onOpen)
+    // Paused, bytes that arrived early stay buffered, and TLS takes them from
+    // the buffer when it wraps the socket (they would be lost as 'data').
+    socket.pause()
     // The error listener stays: TLS reports through the new socket, and an
     // unheard 'error' on the old one would crash the process.
   }

@@ -23,6 +23,9 @@ export class NodeDatagramChannel implements DatagramChannel {
   readonly #where: string
   #error: SocketError | undefined
   #closed = false
+  /** Sends made before the socket is bound (and connected) wait here. */
+  #ready = false
+  readonly #pending: Array<() => void> = []
 
   constructor(request: DatagramBindRequest) {
     const { remote, localAddress } = request
@@ -34,9 +37,11 @@ export class NodeDatagramChannel implements DatagramChannel {
       ? formatAddress(remote.hostname, remote.port)
       : formatAddress(localAddress ?? (v6 ? '::' : '0.0.0.0'), request.localPort)
     const socket = createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: request.reusePort })
-    socket.on('message', (message, rinfo) =>
-      this.handler.message(message, rinfo.address, rinfo.port),
-    )
+    socket.on('message', (message, rinfo) => {
+      // A plain Uint8Array view, so that portable code never meets Buffer's quirks.
+      const data = new Uint8Array(message.buffer, message.byteOffset, message.byteLength)
+      this.handler.message(data, rinfo.address, rinfo.port)
+    })
     socket.on('error', (error) => {
       this.#error ??= toSocketError(
         error,
@@ -45,9 +50,14 @@ export class NodeDatagramChannel implements DatagramChannel {
       this.close()
     })
     socket.on('close', () => this.handler.close(this.#error))
+    const ready = () => {
+      this.#ready = true
+      for (const send of this.#pending.splice(0)) send()
+      this.handler.listening()
+    }
     const bound = () => {
-      if (remote === undefined) return this.handler.listening()
-      socket.connect(remote.port, remote.hostname, () => this.handler.listening())
+      if (remote === undefined) return ready()
+      socket.connect(remote.port, remote.hostname, ready)
     }
     socket.bind(
       { port: request.localPort, ...(localAddress ? { address: localAddress } : {}) },
@@ -79,8 +89,13 @@ export class NodeDatagramChannel implements DatagramChannel {
     to: { address: string; port: number } | undefined,
     done: (error?: SocketError) => void,
   ): void {
-    if (this.#closed)
+    if (this.#closed) {
       return done(toSocketError({ code: 'ERR_STREAM_DESTROYED' }, `send to ${this.#where}`))
+    }
+    if (!this.#ready) {
+      this.#pending.push(() => this.send(data, to, done))
+      return
+    }
     const sent = (error: Error | null) =>
       done(
         error

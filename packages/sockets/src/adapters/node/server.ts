@@ -21,6 +21,7 @@ export class NodeStreamServer implements StreamServer {
   handler: ServerHandler = unattached
   readonly #server: Server
   #error: ReturnType<typeof toSocketError> | undefined
+  #closed = false
 
   constructor(request: ListenRequest) {
     const where = formatAddress(request.hostname, request.port)
@@ -39,9 +40,8 @@ export class NodeStreamServer implements StreamServer {
     })
     server.on('error', (error) => {
       this.#error = toSocketError(error, `listen on ${where}`)
-      server.close()
+      this.close()
     })
-    server.on('close', () => this.handler.close(this.#error))
     server.listen(
       {
         host: request.hostname,
@@ -50,6 +50,7 @@ export class NodeStreamServer implements StreamServer {
         reusePort: request.reusePort,
       },
       () => {
+        if (this.#closed) return void server.close()
         const address = server.address()
         this.handler.listening(typeof address === 'object' && address ? address.port : request.port)
       },
@@ -57,7 +58,15 @@ export class NodeStreamServer implements StreamServer {
     this.#server = server
   }
 
+  /**
+   * Node's `close` event waits for every accepted connection to end, but a
+   * listener is closed once it stops accepting: libuv closes the listening
+   * descriptor inside `server.close()`, so the port is free right after.
+   */
   close(): void {
-    this.#server.close()
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#server.listening) this.#server.close()
+    queueMicrotask(() => this.handler.close(this.#error))
   }
 }

@@ -1,0 +1,240 @@
+/**
+ * Portable helpers for the conformance suite. Like the tests, this file uses
+ * only the public API and web globals, so the suite runs unchanged on Node.js,
+ * Deno and Bun.
+ */
+import { listen, type Socket, type SocketListener } from '@sockworker/sockets'
+
+/** Per-test options: a hang fails the test instead of stalling the run. */
+export const limit = { timeout: 10_000 }
+
+export const encoder = new TextEncoder()
+export const decoder = new TextDecoder()
+
+/** Resolves with `promise`, or rejects with a clear error after `ms`. Bounds every wait. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * True when `promise` settles (either way) within `ms`. Only for "must not
+ * happen" checks, where no event can tell us that something did not occur;
+ * each caller says why it needs one.
+ */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  const settled = promise.then(
+    () => true,
+    () => true,
+  )
+  try {
+    return await Promise.race([settled, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Resolves with the rejection reason of `promise`; fails if it resolves. */
+export async function rejection(promise: Promise<unknown>, what: string): Promise<unknown> {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error(`Expected ${what} to reject, but it resolved`)
+}
+
+export function concat(chunks: Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const chunk of chunks) length += chunk.byteLength
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return out
+}
+
+/** Reads a byte stream to its end. */
+export async function readAll(readable: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const reader = readable.getReader()
+  const chunks: Uint8Array[] = []
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      chunks.push(value)
+    }
+  } finally {
+    reader.releaseLock()
+  }
+  return concat(chunks)
+}
+
+/** Reads exactly `length` bytes (fewer only if the stream ends first). */
+export async function readBytes(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  length: number,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = []
+  let received = 0
+  while (received < length) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    received += value.byteLength
+  }
+  return concat(chunks)
+}
+
+/** Reads until `text.length` bytes arrived and decodes them. */
+export async function readText(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  length: number,
+): Promise<string> {
+  return decoder.decode(await readBytes(reader, length))
+}
+
+/** A deterministic byte pattern, so that a receiver can check every byte at its offset. */
+export function patternByte(offset: number): number {
+  return (offset * 31 + (offset >>> 8) * 7 + 11) & 0xff
+}
+
+export function pattern(length: number, start = 0): Uint8Array {
+  const out = new Uint8Array(length)
+  for (let i = 0; i < length; i++) out[i] = patternByte(start + i)
+  return out
+}
+
+/** Hands out the sockets a listener accepts, in order, through one iterator. */
+export class Acceptor {
+  readonly #iterator: AsyncIterator<Socket>
+  /** Every socket handed out, so that the server's disposal can tear them down. */
+  readonly accepted: Socket[] = []
+
+  constructor(listener: SocketListener) {
+    this.#iterator = listener[Symbol.asyncIterator]()
+  }
+
+  /** Waits at most `ms` (default 5 s); `Infinity` waits without a timer, until the listener closes. */
+  async next(ms = 5000): Promise<Socket> {
+    const next = this.#iterator.next()
+    const result =
+      ms === Number.POSITIVE_INFINITY
+        ? await next
+        : await within(next, ms, 'the listener to accept a socket')
+    if (result.done) throw new Error('The listener ended before accepting a socket')
+    this.accepted.push(result.value)
+    return result.value
+  }
+}
+
+export interface Server extends AsyncDisposable {
+  listener: SocketListener
+  port: number
+  /** `"127.0.0.1:port"` */
+  address: string
+  accept: Acceptor
+}
+
+/**
+ * A TCP listener on an ephemeral loopback port. `await using` closes it and
+ * aborts every socket it accepted.
+ */
+export async function server(options: Parameters<typeof listen>[0] = {}): Promise<Server> {
+  const listener = listen({ type: 'tcp', hostname: '127.0.0.1', port: 0, ...options })
+  const { port } = await within(listener.opened, 5000, 'the listener to open')
+  const accept = new Acceptor(listener)
+  return {
+    listener,
+    port,
+    address: `127.0.0.1:${port}`,
+    accept,
+    async [Symbol.asyncDispose]() {
+      await dispose(...accept.accepted)
+      await within(listener.close(), 5000, 'the listener to close')
+    },
+  }
+}
+
+/** A TCP echo server: every accepted socket's input is piped back to it. */
+export async function echoServer(options: Parameters<typeof listen>[0] = {}): Promise<Server> {
+  const s = await server(options)
+  void (async () => {
+    try {
+      for (;;) {
+        const socket = await s.accept.next(Number.POSITIVE_INFINITY)
+        socket.readable.pipeTo(socket.writable).catch(() => {})
+      }
+    } catch {
+      // The listener closed.
+    }
+  })()
+  return s
+}
+
+/** Closes a socket and ignores the outcome: for cleanup in `finally`. */
+export async function dispose(...sockets: Array<Socket | undefined>): Promise<void> {
+  await Promise.all(
+    sockets.map(async (socket) => {
+      if (!socket) return
+      socket.abort(new Error('test cleanup'))
+      await socket.closed.catch(() => {})
+    }),
+  )
+}
+
+/**
+ * Asserts that `fn` throws, synchronously, an instance of `type` whose message
+ * contains every fragment (the bad value, the option's name).
+ */
+export function throwsMistake(
+  fn: () => unknown,
+  type: typeof TypeError | typeof RangeError,
+  ...fragments: string[]
+): void {
+  let thrown: unknown
+  let returned: unknown
+  try {
+    returned = fn()
+  } catch (error) {
+    thrown = error
+  }
+  if (thrown === undefined) {
+    // Do not leave a socket or listener behind when the check fails.
+    const leftover = returned as {
+      abort?: (reason?: unknown) => void
+      close?: () => unknown
+      opened?: Promise<unknown>
+      closed?: Promise<unknown>
+    }
+    leftover?.opened?.catch(() => {})
+    leftover?.closed?.catch(() => {})
+    if (typeof leftover?.abort === 'function') leftover.abort()
+    else if (typeof leftover?.close === 'function')
+      Promise.resolve(leftover.close()).catch(() => {})
+    throw new Error(`Expected a synchronous ${type.name}, but nothing was thrown`)
+  }
+  if (!(thrown instanceof type)) {
+    throw new Error(`Expected a ${type.name}, got ${String(thrown)}`, { cause: thrown })
+  }
+  for (const fragment of fragments) {
+    if (!thrown.message.includes(fragment)) {
+      throw new Error(
+        `Expected the ${type.name} message ${JSON.stringify(thrown.message)} to contain ${JSON.stringify(fragment)}`,
+      )
+    }
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Child processes as test peers (`openssl s_server`, `socat`, real servers),
+ * with readiness detection, bounded waits and guaranteed cleanup.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createSocket } from 'node:dgram'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import type { Writable } from 'node:stream'
+import { after } from 'node:test'
+
+/** Default bound for every wait in this file, in ms. */
+export const DEFAULT_TIMEOUT = 10_000
+
+export interface PeerOptions {
+  /** Resolve `spawnPeer` only once stdout or stderr matches this. Default: at once. */
+  waitFor?: RegExp | string
+  /** `'pipe'` to write to the peer's stdin. Default: `'ignore'`. */
+  stdin?: 'pipe' | 'ignore'
+  /** Bound for the `waitFor` wait, in ms. Default: `DEFAULT_TIMEOUT`. */
+  timeout?: number
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+}
+
+export interface Exit {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
+/** A running peer process. */
+export interface Peer extends AsyncDisposable {
+  child: ChildProcess
+  /** The peer's stdin, when spawned with `stdin: 'pipe'`. */
+  stdin: Writable | null
+  /** Everything written to stdout so far. */
+  readonly stdout: string
+  /** Everything written to stdout and stderr so far, in arrival order. */
+  readonly output: string
+  /** The match of `waitFor`, or `null` when there was none. */
+  ready: RegExpExecArray | null
+  /**
+   * Waits until the output after the previous match contains `pattern`, so
+   * consecutive calls walk through a conversation in order.
+   */
+  waitFor(pattern: RegExp | string, timeout?: number): Promise<RegExpExecArray>
+  /** Waits (bounded) for the process to exit by itself. */
+  waitExit(timeout?: number): Promise<Exit>
+  /** SIGTERM, then SIGKILL if it lingers. Harmless once the process is gone. */
+  kill(): Promise<void>
+}
+
+const live = new Set<ChildProcess>()
+// Last resort if a test file crashes before its `after` hooks run.
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL')
+})
+
+/**
+ * Starts `cmd` and resolves once its output matches `options.waitFor`. The
+ * process is killed after the current test (a `node:test` `after` hook), or
+ * earlier through `kill()` or `await using`.
+ *
+ * @example
+ * await using server = await spawnPeer('socat', ['-d', '-d', 'TCP-LISTEN:0', 'EXEC:cat'], {
+ *   waitFor: /listening on .*:(\d+)/,
+ * })
+ * const port = Number(server.ready?.[1])
+ */
+export async function spawnPeer(
+  cmd: string,
+  args: string[],
+  options: PeerOptions = {},
+): Promise<Peer> {
+  const child = spawn(cmd, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+  })
+  live.add(child)
+  // 'close' (not 'exit') comes after stdout and stderr are drained.
+  let closed = false
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('close', (code, signal) => {
+      closed = true
+      live.delete(child)
+      resolve({ code, signal })
+    })
+  })
+  const spawned = Promise.race([
+    once(child, 'spawn'),
+    once(child, 'error').then(([error]) => Promise.reject(error)),
+  ])
+
+  let stdout = ''
+  let output = ''
+  let cursor = 0
+  let wake = () => {}
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk
+    output += chunk
+    wake()
+  })
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk
+    wake()
+  })
+
+  const describe = () => `${cmd} ${args.join(' ')}`
+  const waitFor = async (pattern: RegExp | string, timeout = DEFAULT_TIMEOUT) => {
+    const re = typeof pattern === 'string' ? new RegExp(escapeRegExp(pattern)) : new RegExp(pattern)
+    const deadline = Date.now() + timeout
+    for (;;) {
+      const match = re.exec(output.slice(cursor))
+      if (match) {
+        cursor += match.index + match[0].length
+        return match
+      }
+      if (closed) {
+        throw new Error(`${describe()} exited before printing ${re}. Output:\n${output}`)
+      }
+      const left = deadline - Date.now()
+      if (left <= 0)
+        throw new Error(`Timed out waiting for ${re} from ${describe()}. Output:\n${output}`)
+      // Woken by new output, by exit, or by the deadline.
+      const { promise, resolve } = Promise.withResolvers<void>()
+      wake = resolve
+      const timer = setTimeout(resolve, left)
+      await Promise.race([promise, exited])
+      clearTimeout(timer)
+    }
+  }
+
+  const kill = async () => {
+    if (closed) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 2_000)
+    try {
+      await withTimeout(exited, 5_000, `${describe()} to exit after SIGTERM`)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  const peer: Peer = {
+    child,
+    stdin: child.stdin,
+    get stdout() {
+      return stdout
+    },
+    get output() {
+      return output
+    },
+    ready: null,
+    waitFor,
+    waitExit: (timeout = DEFAULT_TIMEOUT) =>
+      withTimeout(exited, timeout, `${describe()} to exit. Output:\n${output}`),
+    kill,
+    [Symbol.asyncDispose]: kill,
+  }
+  after(kill)
+  await spawned
+  if (options.waitFor !== undefined) {
+    try {
+      peer.ready = await waitFor(options.waitFor, options.timeout)
+    } catch (error) {
+      await kill()
+      throw error
+    }
+  }
+  return peer
+}
+
+/**
+ * Rejects with a message naming `what` if `promise` takes longer than `ms`.
+ *
+ * @example
+ * const info = await withTimeout(socket.opened, 5000, 'the TLS handshake')
+ */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * A port that was free a moment ago, for peers that cannot bind port 0 and
+ * report it. Another process may take it first; that race is accepted.
+ *
+ * @example
+ * const port = await freePort('udp')
+ */
+export async function freePort(
+  type: 'tcp' | 'udp' = 'tcp',
+  hostname = '127.0.0.1',
+): Promise<number> {
+  if (type === 'udp') {
+    const socket = createSocket(hostname.includes(':') ? 'udp6' : 'udp4')
+    socket.bind(0, hostname)
+    await once(socket, 'listening')
+    const { port } = socket.address()
+    await new Promise<void>((resolve) => socket.close(() => resolve()))
+    return port
+  }
+  const server = createServer().listen(0, hostname)
+  await once(server, 'listening')
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('Cannot read the port')
+  return address.port
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
