@@ -53,8 +53,13 @@ export interface ByteChannel {
   info(): ChannelInfo
   pause(): void
   resume(): void
-  /** `done` runs once the runtime no longer holds `chunk`, so the caller may reuse it. */
-  write(chunk: Uint8Array, done: (error?: SocketError) => void): void
+  /**
+   * Sends `chunk`. Returns `true` when the runtime let go of it at once (it
+   * reached the kernel, or TLS copied it), and then `done` is not called.
+   * Otherwise `done` runs once the runtime no longer holds `chunk`: only
+   * then may the caller reuse it.
+   */
+  write(chunk: Uint8Array, done: (error?: SocketError) => void): boolean
   /** Sends FIN after pending writes; `done` runs when it is sent. */
   end(done: (error?: SocketError) => void): void
   destroy(error?: SocketError): void

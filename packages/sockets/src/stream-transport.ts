@@ -42,6 +42,8 @@ export class StreamTransport {
   #wasOpen = false
   #abortReason: unknown
   #upgrading = false
+  /** Channels start paused; the readable's first pull resumes it. */
+  #paused = true
   #finished = false
   #stats: SocketStats = {
     bytesSent: 0,
@@ -114,14 +116,17 @@ export class StreamTransport {
     // Stop reading at once: the next bytes from the peer are TLS, and must
     // not be delivered as plaintext while pending writes flush.
     this.#upgrading = true
-    this.#channel.pause()
+    this.#pause()
     await this.#flushWrites()
     const opened = Promise.withResolvers<void>()
     this.#open = opened
     this.#channel = this.#channel.startTls(params)
     this.#attach(this.#channel)
     this.#upgrading = false
-    if ((this.#reader?.desiredSize ?? 0) > 0) this.#channel.resume()
+    if ((this.#reader?.desiredSize ?? 0) > 0) {
+      this.#paused = false
+      this.#channel.resume()
+    }
     return opened.promise
   }
 
@@ -160,12 +165,14 @@ export class StreamTransport {
           else controller.error(this.#readFailure)
         },
         pull: () => {
-          if (!this.#upgrading) channel().resume()
+          if (!this.#paused || this.#upgrading) return
+          this.#paused = false
+          channel().resume()
         },
         cancel: () => {
           // Nothing will read what arrives, so stop asking the peer for it.
           this.#readDone = true
-          channel().pause()
+          this.#pause()
         },
       },
       { highWaterMark: this.#options.highWaterMark },
@@ -196,20 +203,29 @@ export class StreamTransport {
     return writable
   }
 
-  #write(bytes: Uint8Array): Promise<void> {
+  /**
+   * Resolves when the channel no longer holds `bytes`; returns nothing when
+   * that is already so, the common case, which then costs no promise.
+   */
+  #write(bytes: Uint8Array): Promise<void> | undefined {
+    let settle: ((error?: SocketError) => void) | undefined
+    const released = this.#channel.write(bytes, (error) => settle?.(error))
+    if (released) {
+      this.#stats.bytesSent += bytes.byteLength
+      this.#stats.packetsSent++
+      return undefined
+    }
+    // `done` never runs synchronously, so `settle` is set before it can.
     const written = new Promise<void>((resolve, reject) => {
-      this.#channel.write(bytes, (error) => {
+      settle = (error) => {
+        if (this.#inflight === written) this.#inflight = undefined
         if (error) return reject(error)
         this.#stats.bytesSent += bytes.byteLength
         this.#stats.packetsSent++
         resolve()
-      })
+      }
     })
     this.#inflight = written
-    const settled = () => {
-      if (this.#inflight === written) this.#inflight = undefined
-    }
-    written.then(settled, settled)
     return written
   }
 
@@ -233,7 +249,7 @@ export class StreamTransport {
     this.#stats.bytesReceived += chunk.byteLength
     this.#stats.packetsReceived++
     reader.enqueue(ownedBytes(chunk))
-    if ((reader.desiredSize ?? 0) <= 0) this.#channel.pause()
+    if ((reader.desiredSize ?? 0) <= 0) this.#pause()
   }
 
   #onEnd(): void {
@@ -258,6 +274,11 @@ export class StreamTransport {
     this.#writeDone = true
     await new Promise<void>((resolve) => this.#channel.end(() => resolve()))
     this.#writer?.error(closedError(message))
+  }
+
+  #pause(): void {
+    this.#paused = true
+    this.#channel.pause()
   }
 
   #endReadable(): void {

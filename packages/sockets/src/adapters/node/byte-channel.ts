@@ -72,8 +72,17 @@ export class NodeByteChannel implements ByteChannel {
     if (!this.#detached) this.#socket.resume()
   }
 
-  write(chunk: Uint8Array, done: (error?: SocketError) => void): void {
-    this.#socket.write(chunk, (error) => done(error ? this.#fault(error) : undefined))
+  write(chunk: Uint8Array, done: (error?: SocketError) => void): boolean {
+    let released = false
+    const socket = this.#socket
+    socket.write(chunk, (error) => {
+      if (!released) done(error ? this.#fault(error) : undefined)
+    })
+    // Nothing left in Node's buffer means libuv wrote the chunk to the kernel
+    // (or TLS encrypted it into its own buffer) synchronously: the caller's
+    // memory is free now, and waiting for the callback would only add a tick.
+    released = socket.writableLength === 0 && !socket.destroyed
+    return released
   }
 
   end(done: (error?: SocketError) => void): void {

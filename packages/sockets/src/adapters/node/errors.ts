@@ -51,6 +51,10 @@ export function toSocketError(error: unknown, action: string): SocketError {
       { cause: error },
     )
   }
+  if (code === 'ERR_EGRESS_DENIED') {
+    // The host's egress policy said no; its message already names the rule.
+    return new SocketError('ERR_EGRESS_DENIED', `Cannot ${action}: ${detail}`, { cause: error })
+  }
   if (code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') {
     return new SocketError('ENOTFOUND', `Cannot ${action}: host name not found (${code})`, {
       cause: error,

@@ -1,0 +1,9 @@
+/**
+ * `@sockworker/sockets/node`: Node-only helpers for runtimes built on this
+ * package. Application code should not need them.
+ */
+import './index.ts'
+
+export { toSocketError } from './errors.ts'
+export { type FromNodeOptions, fromNodeSocket } from './from-node.ts'
+export { createTlsTerminator } from './tls-terminator.ts'
