@@ -1,0 +1,113 @@
+/**
+ * `sockworker dev`: one worker, one replica, human-readable logs, no egress
+ * limits, and a reload whenever a file next to the worker changes.
+ */
+import { existsSync, watch } from 'node:fs'
+import { basename, dirname, extname, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { LogConfig, ResolvedConfig, WorkerConfig } from '../config/types.ts'
+import { Supervisor } from '../host/supervisor.ts'
+import { createLogger } from '../observe/log.ts'
+import { listenersFromFlags } from './listener-flags.ts'
+import { devHelp, UsageError } from './usage.ts'
+
+const devLimits = {
+  memoryMb: 512,
+  cpuMs: 5000,
+  maxConnections: 10_000,
+  idleTimeoutMs: 300_000,
+  drainTimeoutMs: 5000,
+}
+
+export async function dev(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      tcp: { type: 'string', multiple: true, default: [] },
+      tls: { type: 'string', multiple: true, default: [] },
+      udp: { type: 'string', multiple: true, default: [] },
+      http: { type: 'string', multiple: true, default: [] },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      var: { type: 'string', multiple: true, default: [] },
+      'log-level': { type: 'string', default: 'info' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(devHelp)
+    return 0
+  }
+  const [script, ...extra] = positionals
+  if (script === undefined || extra.length > 0) throw new UsageError('Give exactly one worker file')
+  const file = resolve(script)
+  if (!existsSync(file)) throw new UsageError(`Worker file "${script}" does not exist`)
+  if (!['.ts', '.mts', '.js', '.mjs'].includes(extname(file))) {
+    throw new UsageError(`Worker file "${script}": expected .ts, .mts, .js or .mjs`)
+  }
+  const level = values['log-level']
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+    throw new UsageError(`--log-level "${level}": expected debug, info, warn or error`)
+  }
+  const log: LogConfig = { format: 'pretty', level: level as LogConfig['level'] }
+  const worker: WorkerConfig = {
+    name: basename(file, extname(file)),
+    script: file,
+    replicas: 1,
+    vars: parseVars(values.var),
+    secrets: {},
+    limits: devLimits,
+    egress: { allow: ['any'], deny: [] },
+    listeners: listenersFromFlags(
+      { ...values, cert: values.cert, key: values.key },
+      devLimits.idleTimeoutMs,
+    ),
+  }
+  const config: ResolvedConfig = { log, metrics: undefined, workers: [worker] }
+  return run(config, dirname(file))
+}
+
+async function run(config: ResolvedConfig, watchDir: string): Promise<number> {
+  const log = createLogger(config.log)
+  const supervisor = new Supervisor(config, {
+    log,
+    onReady: (listener) => console.log(`ready ${listener}`),
+  })
+  try {
+    await supervisor.start()
+  } catch (error) {
+    console.error((error as Error).message)
+    return 1
+  }
+  const watcher = watchForChanges(watchDir, () => {
+    log.info('change detected; reloading')
+    void supervisor.reload(config)
+  })
+  await new Promise<void>((resolveStop) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolveStop())
+  })
+  watcher.close()
+  await supervisor.stop()
+  return 0
+}
+
+/** Calls `onChange` once per burst of changes, ignoring node_modules and dotfiles. */
+function watchForChanges(dir: string, onChange: () => void) {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  return watch(dir, { recursive: true }, (_event, name) => {
+    if (name && (name.includes('node_modules') || basename(name).startsWith('.'))) return
+    clearTimeout(timer)
+    timer = setTimeout(onChange, 100)
+  })
+}
+
+function parseVars(pairs: string[]): Record<string, string> {
+  const vars: Record<string, string> = {}
+  for (const pair of pairs) {
+    const at = pair.indexOf('=')
+    if (at < 1) throw new UsageError(`--var "${pair}": expected KEY=VALUE`)
+    vars[pair.slice(0, at)] = pair.slice(at + 1)
+  }
+  return vars
+}

@@ -1,0 +1,70 @@
+/** Turns `--tcp 7000`, `--udp 0.0.0.0:53` and friends into listener configs. */
+import { readFileSync } from 'node:fs'
+import type { ListenerConfig, ListenerType } from '../config/types.ts'
+import { UsageError } from './usage.ts'
+
+export interface ListenerFlags {
+  tcp: string[]
+  tls: string[]
+  udp: string[]
+  http: string[]
+  cert: string | undefined
+  key: string | undefined
+}
+
+const flowIdleMs = 30_000
+
+export function listenersFromFlags(flags: ListenerFlags, idleTimeoutMs: number): ListenerConfig[] {
+  const tls = readTls(flags)
+  if (flags.tls.length > 0 && tls === undefined) {
+    throw new UsageError('--tls needs --cert FILE and --key FILE')
+  }
+  const make = (type: ListenerType, value: string): ListenerConfig => {
+    const { hostname, port } = parseListenAddress(value, `--${type}`)
+    const listener: ListenerConfig = {
+      type,
+      hostname,
+      port,
+      proxyProtocol: 'off',
+      idleTimeoutMs: type === 'udp' ? flowIdleMs : idleTimeoutMs,
+    }
+    if (tls !== undefined && (type === 'tls' || type === 'tcp')) listener.tls = tls
+    return listener
+  }
+  const all = [
+    ...flags.tcp.map((v) => make('tcp', v)),
+    ...flags.tls.map((v) => make('tls', v)),
+    ...flags.udp.map((v) => make('udp', v)),
+    ...flags.http.map((v) => make('http', v)),
+  ]
+  if (all.length === 0)
+    throw new UsageError('Give at least one listener: --tcp, --tls, --udp or --http')
+  return all
+}
+
+/** `[host:]port`; the host defaults to 127.0.0.1. */
+export function parseListenAddress(
+  value: string,
+  flag: string,
+): { hostname: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]:|([^:]+):)?(\d{1,5})$/.exec(value)
+  const port = Number(match?.[3])
+  if (match === null || port > 65535) {
+    throw new UsageError(`${flag} "${value}": expected [host:]port, as 7000 or 0.0.0.0:7000`)
+  }
+  return { hostname: match[1] ?? match[2] ?? '127.0.0.1', port }
+}
+
+function readTls(flags: ListenerFlags): ListenerConfig['tls'] {
+  if (flags.cert === undefined && flags.key === undefined) return undefined
+  if (flags.cert === undefined || flags.key === undefined)
+    throw new UsageError('--cert and --key go together')
+  const read = (file: string, flag: string) => {
+    try {
+      return readFileSync(file, 'utf8')
+    } catch (error) {
+      throw new UsageError(`${flag} "${file}": ${(error as Error).message}`)
+    }
+  }
+  return { cert: read(flags.cert, '--cert'), key: read(flags.key, '--key') }
+}

@@ -1,0 +1,42 @@
+/** The CLI's help texts and its usage error. */
+
+export const mainHelp = `sockworker: Socket Workers, raw TCP, TLS and UDP for JavaScript
+
+Usage:
+  sockworker dev <worker.ts|js> [options]   run one worker for development, reloading on change
+  sockworker serve [--config FILE]          run the workers of a config file (default sockworker.toml)
+  sockworker --version
+  sockworker <command> --help
+
+Exit codes: 0 done, 1 failed (bad config, worker failed to load, port in use), 2 usage error.
+`
+
+export const devHelp = `Usage: sockworker dev <worker.ts|js> [options]
+
+Listeners (each may be repeated; host defaults to 127.0.0.1, port 0 picks a free one):
+  --tcp [host:]port            TCP; with --cert/--key, the worker may call socket.startTls()
+  --tls [host:]port            TLS, terminated with --cert and --key
+  --udp [host:]port            UDP; each remote address and port is one socket (a flow)
+  --http [host:]port           HTTP, for the worker's fetch handler
+  --cert FILE --key FILE       certificate and key (PEM) for --tls and StartTLS
+Worker:
+  --var KEY=VALUE              put KEY in env (repeatable)
+  --log-level LEVEL            debug, info, warn or error (default info)
+
+Prints "ready <type> <host>:<port>" for each listener, reloads when a file
+next to the worker changes, and keeps the last good version serving when a
+change does not load. Outbound connections are not restricted in dev.
+`
+
+export const serveHelp = `Usage: sockworker serve [--config FILE]
+
+Runs every worker in FILE (default: sockworker.toml) with its listeners,
+replicas, limits and egress policy. Logs are JSON lines.
+  SIGHUP    reload the config and the workers; open connections finish on the old version
+  SIGTERM   stop accepting, let open connections finish (limits.drain_timeout_ms), exit
+`
+
+/** A mistake on the command line: exit code 2, with a pointer to --help. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}

@@ -1,0 +1,82 @@
+/**
+ * Turns a validated config (snake_case keys, file references) into the
+ * `ResolvedConfig` the runtime uses (camelCase, PEM text, secret values).
+ * Runs only when validation and every file read have succeeded.
+ */
+import type { CheckedListener } from './listener.ts'
+import type { CheckedConfig, CheckedWorker } from './schema.ts'
+import type { ListenerConfig, ListenerTls, ResolvedConfig, WorkerConfig } from './types.ts'
+
+/**
+ * @example
+ * if (issues.length === 0) return { ok: true, config: resolveConfig(checked) }
+ */
+export function resolveConfig(checked: CheckedConfig): ResolvedConfig {
+  const listen = checked.metrics.listen
+  return {
+    log: { format: checked.log.format, level: checked.log.level },
+    metrics: listen === undefined ? undefined : { hostname: listen.hostname, port: listen.port },
+    workers: checked.workers.map(resolveWorker),
+  }
+}
+
+function resolveWorker(worker: CheckedWorker): WorkerConfig {
+  const { limits } = worker
+  const idleTimeoutMs = limits.idle_timeout_ms
+  return {
+    name: worker.name,
+    script: worker.script,
+    replicas: worker.replicas,
+    vars: { ...worker.vars },
+    secrets: Object.fromEntries(
+      Object.entries(worker.secrets).map(([name, ref]) => [
+        name,
+        'path' in ref ? trimFinalNewline(ref.text) : ref.text,
+      ]),
+    ),
+    limits: {
+      memoryMb: limits.memory_mb,
+      cpuMs: limits.cpu_ms,
+      maxConnections: limits.max_connections,
+      idleTimeoutMs,
+      drainTimeoutMs: limits.drain_timeout_ms,
+    },
+    egress: { allow: worker.egress.allow, deny: worker.egress.deny },
+    listeners: worker.listeners.map((listener) => resolveListener(listener, idleTimeoutMs)),
+  }
+}
+
+function resolveListener(listener: CheckedListener, connectionIdleMs: number): ListenerConfig {
+  const out: ListenerConfig = {
+    type: listener.type,
+    hostname: listener.address.hostname,
+    port: listener.address.port,
+    proxyProtocol: listener.proxy_protocol ?? 'off',
+    idleTimeoutMs:
+      listener.type === 'udp' ? (listener.idle_timeout_ms ?? 30_000) : connectionIdleMs,
+  }
+  const tls = resolveTls(listener)
+  if (tls !== undefined) out.tls = tls
+  return out
+}
+
+function resolveTls(listener: CheckedListener): ListenerTls | undefined {
+  const sni = Object.entries(listener.sni ?? {}).map(
+    ([host, entry]) => [host, { cert: entry.cert.text, key: entry.key.text }] as const,
+  )
+  // With only SNI entries, the first one also answers clients that send no
+  // server name (as nginx's first server block does): a handshake needs a certificate.
+  const fallback = sni[0]?.[1]
+  const cert = listener.cert?.text ?? fallback?.cert
+  const key = listener.key?.text ?? fallback?.key
+  if (cert === undefined || key === undefined) return undefined
+  const tls: ListenerTls = { cert, key }
+  if (sni.length > 0) tls.sni = Object.fromEntries(sni)
+  if (listener.alpn !== undefined) tls.alpn = listener.alpn
+  return tls
+}
+
+/** Secret files usually end with a newline that is not part of the secret (as `echo x > f` writes). */
+function trimFinalNewline(text: string): string {
+  return text.replace(/\r?\n$/, '')
+}

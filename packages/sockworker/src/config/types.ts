@@ -1,0 +1,109 @@
+/**
+ * The resolved configuration of `sockworker serve`: validated, with defaults
+ * applied, paths made absolute, and certificates and secrets read. Nothing
+ * downstream of the config layer touches the TOML file or its snake_case keys.
+ */
+import type { ConfigIssue } from './errors.ts'
+
+/** Everything `sockworker serve` needs to start. */
+export interface ResolvedConfig {
+  log: LogConfig
+  /** Where to serve Prometheus `/metrics`; `undefined` when `[metrics] listen` is absent. */
+  metrics: { hostname: string; port: number } | undefined
+  workers: WorkerConfig[]
+}
+
+export interface LogConfig {
+  /** Default `json` (for `serve`). */
+  format: 'json' | 'pretty'
+  /** Default `info`. */
+  level: 'debug' | 'info' | 'warn' | 'error'
+}
+
+/** One worker: a script run in its own processes, with its listeners. */
+export interface WorkerConfig {
+  /** Unique; letters, digits, `_` and `-`. */
+  name: string
+  /** Absolute path of the worker module. */
+  script: string
+  /** Processes to run, 1 to 256; default 1. */
+  replicas: number
+  /** Plain values for `env`; numbers and booleans become strings. */
+  vars: Record<string, string>
+  /** Resolved secret values for `env` (from environment variables or files). */
+  secrets: Record<string, string>
+  limits: WorkerLimits
+  egress: EgressRules
+  listeners: ListenerConfig[]
+}
+
+export interface WorkerLimits {
+  /** V8 heap cap per replica, in MiB; default 256. */
+  memoryMb: number
+  /** Longest the event loop may stay blocked before the replica is restarted; default 2000. */
+  cpuMs: number
+  /** Open connections per replica; default 10000. */
+  maxConnections: number
+  /** Per connection; 0 means never; default 300000. */
+  idleTimeoutMs: number
+  /** How long open connections may finish on reload or shutdown; default 30000. */
+  drainTimeoutMs: number
+}
+
+/** Egress rule strings, as written; the egress module parses them. */
+export interface EgressRules {
+  allow: string[]
+  deny: string[]
+}
+
+export type ListenerType = 'tcp' | 'tls' | 'udp' | 'http'
+export type ProxyProtocol = 'off' | 'v1' | 'v2' | 'any'
+
+export interface ListenerConfig {
+  type: ListenerType
+  hostname: string
+  /** 0 asks the system for a free port. */
+  port: number
+  /**
+   * Certificates as PEM text. Present for `tls` listeners, and for `tcp`
+   * listeners that allow StartTLS. When the config gives only `sni`, the first
+   * SNI entry's certificate is also the default one.
+   */
+  tls?: ListenerTls
+  /** Default `off`; always `off` for `udp` and `http`. */
+  proxyProtocol: ProxyProtocol
+  /**
+   * For `udp`: the flow idle timeout (default 30000). For the others: the
+   * worker's per-connection `limits.idleTimeoutMs`, so the listener carries
+   * the timeout that applies to it either way.
+   */
+  idleTimeoutMs: number
+}
+
+export interface ListenerTls {
+  cert: string
+  key: string
+  /** Certificates chosen by the client's server name; keys may be `*.example.com`. */
+  sni?: Record<string, { cert: string; key: string }>
+  alpn?: string[]
+}
+
+/** The outcome of `loadConfig`: a user's mistake is a result, not an exception. */
+export type LoadResult = { ok: true; config: ResolvedConfig } | { ok: false; errors: ConfigIssue[] }
+
+/** Options of `loadConfig`. */
+export interface LoadOptions {
+  /**
+   * Egress rules for a worker whose `[workers.egress]` leaves `allow` or
+   * `deny` out. Default: `{ allow: ['public'], deny: [] }`, the `serve` policy.
+   */
+  egressDefault?: { allow?: readonly string[]; deny?: readonly string[] }
+  /**
+   * Checks one egress rule string; returns what is wrong with it, or
+   * `undefined`. Default: any non-empty string passes (the egress module
+   * plugs its parser in here).
+   */
+  checkEgressRule?: (rule: string) => string | undefined
+  /** Where `{ env = "NAME" }` secrets are looked up. Default: `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>
+}

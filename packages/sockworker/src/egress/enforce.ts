@@ -1,0 +1,202 @@
+/**
+ * Applies the egress policy to every outbound connection of a replica, at
+ * the one place they all pass: `net.Socket.prototype.connect` (used by our
+ * socket API, `node:net`, `node:tls` and every driver on them) and the
+ * `connect`/`send` of `dgram.Socket`. Installed before the worker's code
+ * loads, and only once, so a worker cannot route around it.
+ *
+ * Host names are resolved here and the connection goes to the address that
+ * passed the check (pinning), so a DNS answer that changes between the check
+ * and the connect (rebinding) cannot reach a denied address.
+ */
+import * as dgram from 'node:dgram'
+import * as net from 'node:net'
+import { EgressPolicy } from './policy.ts'
+
+export interface EgressHooks {
+  /** Called with the reason for each denial: for logs and metrics. */
+  onDeny(reason: string): void
+}
+
+let installed = false
+
+export function installEgressGuard(
+  rules: { allow: string[]; deny: string[] },
+  hooks: EgressHooks,
+): void {
+  if (installed) throw new Error('The egress guard is already installed')
+  installed = true
+  const policy = EgressPolicy.parse(rules)
+  guardTcp(policy, hooks)
+  guardUdp(policy, hooks)
+}
+
+function denial(reason: string): Error {
+  return Object.assign(new Error(reason), { code: 'ERR_EGRESS_DENIED' })
+}
+
+type ConnectOptions = { host?: string; port?: number | string; path?: string; lookup?: unknown }
+
+function guardTcp(policy: EgressPolicy, hooks: EgressHooks): void {
+  const original = net.Socket.prototype.connect
+  net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]) {
+    // net.connect() passes one pre-normalised array; direct calls pass
+    // (options[, cb]), (port[, host][, cb]) or (path[, cb]).
+    const normalized = Array.isArray(args[0]) ? (args[0] as unknown[]) : undefined
+    const options = (normalized?.[0] ?? toOptions(args)) as ConnectOptions
+    const deny = (reason: string) => {
+      hooks.onDeny(reason)
+      process.nextTick(() => this.destroy(denial(reason)))
+      return this
+    }
+    if (options.path !== undefined) {
+      return deny(
+        `Egress to the local socket "${options.path}" denied: workers connect over TCP and UDP only`,
+      )
+    }
+    const host = options.host ?? 'localhost'
+    const port = Number(options.port)
+    if (net.isIP(host)) {
+      const verdict = policy.checkAddress(host, port)
+      if (!verdict.allowed) return deny(verdict.reason)
+    } else {
+      options.lookup = guardedLookup(policy, port, hooks)
+    }
+    const forward =
+      normalized ??
+      (args[0] !== null && typeof args[0] === 'object' ? args : [options, ...callbackOf(args)])
+    return (original as (...a: unknown[]) => net.Socket).apply(this, forward)
+  } as typeof original
+}
+
+function toOptions(args: unknown[]): ConnectOptions {
+  const [first, second] = args
+  if (first !== null && typeof first === 'object') return first as ConnectOptions
+  if (typeof first === 'string' && !/^\d+$/.test(first)) return { path: first }
+  return { port: first as number, ...(typeof second === 'string' ? { host: second } : {}) }
+}
+
+function callbackOf(args: unknown[]): unknown[] {
+  const last = args.at(-1)
+  return typeof last === 'function' ? [last] : []
+}
+
+/** The policy's `dns.lookup`-shaped resolver, reporting each denial to `hooks`. */
+function guardedLookup(policy: EgressPolicy, port: number, hooks: EgressHooks) {
+  const lookup = policy.lookupFor(port)
+  return (
+    hostname: string,
+    options: object,
+    callback: (error: Error | null, ...rest: unknown[]) => void,
+  ) =>
+    lookup(
+      hostname,
+      options as never,
+      ((error: Error | null, ...rest: unknown[]) => {
+        if ((error as { code?: string } | null)?.code === 'ERR_EGRESS_DENIED')
+          hooks.onDeny(error!.message)
+        callback(error, ...rest)
+      }) as never,
+    )
+}
+
+/**
+ * Replies are not egress. Like a stateful firewall, a UDP socket may answer
+ * any peer that sent it a datagram recently: that is how a UDP listener's
+ * flows reply. Other destinations go through the policy.
+ */
+const maxRepliable = 65_536
+const repliable = new WeakMap<dgram.Socket, Set<string>>()
+
+function rememberPeer(socket: dgram.Socket, address: string, port: number): void {
+  let peers = repliable.get(socket)
+  if (peers === undefined) repliable.set(socket, (peers = new Set()))
+  const key = `${address}|${port}`
+  peers.delete(key) // re-insert: the set keeps the most recent peers last
+  peers.add(key)
+  if (peers.size > maxRepliable) peers.delete(peers.values().next().value as string)
+}
+
+function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
+  const proto = dgram.Socket.prototype
+  const originalConnect = proto.connect
+  const originalSend = proto.send
+  const originalEmit = proto.emit
+  proto.emit = function rememberingEmit(
+    this: dgram.Socket,
+    event: string | symbol,
+    ...args: unknown[]
+  ) {
+    if (event === 'message') {
+      const rinfo = args[1] as { address: string; port: number }
+      rememberPeer(this, rinfo.address, rinfo.port)
+    }
+    return (originalEmit as (...a: unknown[]) => boolean).call(this, event, ...args)
+  } as typeof proto.emit
+  /** Checks `host:port`, then calls `proceed` with the address to use, or fails `callback`. */
+  const vet = (
+    host: string,
+    port: number,
+    proceed: (address: string) => void,
+    fail: (e: Error) => void,
+  ) => {
+    if (net.isIP(host)) {
+      const verdict = policy.checkAddress(host, port)
+      if (verdict.allowed) return proceed(host)
+      hooks.onDeny(verdict.reason)
+      return fail(denial(verdict.reason))
+    }
+    policy.check(host, port).then((verdict) => {
+      if (verdict.allowed) return proceed(verdict.address)
+      hooks.onDeny(verdict.reason)
+      fail(denial(verdict.reason))
+    }, fail)
+  }
+  proto.connect = function guardedConnect(this: dgram.Socket, port: number, ...rest: unknown[]) {
+    const host = typeof rest[0] === 'string' ? rest[0] : 'localhost'
+    const callback = rest.find((r) => typeof r === 'function') as ((e?: Error) => void) | undefined
+    vet(
+      host,
+      port,
+      (address) =>
+        (originalConnect as (...a: unknown[]) => void).call(this, port, address, callback),
+      (error) => (callback ? callback(error) : this.emit('error', error)),
+    )
+  } as unknown as typeof proto.connect
+  proto.send = function guardedSend(this: dgram.Socket, ...args: unknown[]) {
+    const target = sendTarget(args)
+    const reply = target !== undefined && repliable.get(this)?.has(`${target.host}|${target.port}`)
+    if (target === undefined || reply)
+      return (originalSend as (...a: unknown[]) => void).apply(this, args)
+    const callback = args.find((a) => typeof a === 'function') as
+      | ((e: Error | null) => void)
+      | undefined
+    vet(
+      target.host,
+      target.port,
+      (address) => {
+        args[target.hostIndex] = address
+        ;(originalSend as (...a: unknown[]) => void).apply(this, args)
+      },
+      (error) => (callback ? callback(error) : this.emit('error', error)),
+    )
+  } as typeof proto.send
+}
+
+/** Where a `send()` goes: `(msg, port, host)` or `(msg, offset, length, port, host)`; none on a connected socket. */
+function sendTarget(
+  args: unknown[],
+): { host: string; port: number; hostIndex: number } | undefined {
+  const withOffset =
+    typeof args[1] === 'number' && typeof args[2] === 'number' && typeof args[3] === 'number'
+  const portIndex = withOffset ? 3 : 1
+  const port = args[portIndex]
+  if (typeof port !== 'number') return undefined
+  const hostIndex = portIndex + 1
+  const host = args[hostIndex]
+  if (typeof host === 'string') return { host, port, hostIndex }
+  // No host given: Node sends to localhost. Make that explicit so it is vetted.
+  if (typeof host === 'function') args.splice(hostIndex, 0, 'localhost')
+  else args[hostIndex] = 'localhost'
+  return { host: 'localhost', port, hostIndex }
+}

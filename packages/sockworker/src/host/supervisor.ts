@@ -1,0 +1,163 @@
+/**
+ * The supervisor: binds the listeners, runs each worker's replicas, serves
+ * /metrics, and reloads or drains on request. The data path never passes
+ * through it: replicas accept connections themselves.
+ */
+import { createServer, type Server } from 'node:http'
+import type { ListenerConfig, ResolvedConfig, WorkerConfig } from '../config/types.ts'
+import type { Logger } from '../observe/log.ts'
+import { prometheusText } from '../observe/metrics.ts'
+import { type BoundHandle, bindTcp, freeUdpPort } from './bind.ts'
+import { WorkerGroup } from './worker-group.ts'
+
+export interface SupervisorOptions {
+  log: Logger
+  /** Called once per listener when its worker is ready, as "tcp 127.0.0.1:7000". */
+  onReady(listener: string): void
+}
+
+const key = (l: ListenerConfig) => `${l.type} ${l.hostname}:${l.port}`
+
+export class Supervisor {
+  #config: ResolvedConfig
+  readonly #options: SupervisorOptions
+  readonly #groups = new Map<string, WorkerGroup>()
+  readonly #handles = new Map<string, BoundHandle>()
+  #metrics: Server | undefined
+  #reloading: Promise<void> = Promise.resolve()
+
+  constructor(config: ResolvedConfig, options: SupervisorOptions) {
+    this.#config = config
+    this.#options = options
+  }
+
+  /** Binds, starts every worker and the metrics endpoint. Rejects (and cleans up) if any fails. */
+  async start(): Promise<void> {
+    try {
+      for (const configured of this.#config.workers) {
+        const { worker, handles } = await this.#bind(configured)
+        const group = new WorkerGroup(worker, handles, this.#options.log, this.#config.log)
+        this.#groups.set(worker.name, group)
+        await group.start()
+        for (const listener of worker.listeners) this.#options.onReady(key(listener))
+      }
+      await this.#startMetrics()
+    } catch (error) {
+      await this.stop()
+      throw error
+    }
+  }
+
+  /** Applies a new config: new generations for every worker, then drains the old ones. */
+  reload(config: ResolvedConfig): Promise<void> {
+    this.#reloading = this.#reloading.then(() => this.#reload(config))
+    return this.#reloading
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.#groups.values()].map((group) => group.stop()))
+    this.#groups.clear()
+    for (const handle of this.#handles.values()) handle.close()
+    this.#handles.clear()
+    this.#metrics?.close()
+    this.#metrics?.closeAllConnections()
+  }
+
+  metricsText(): string {
+    return prometheusText([...this.#groups.values()].map((group) => group.figures()))
+  }
+
+  group(name: string): WorkerGroup | undefined {
+    return this.#groups.get(name)
+  }
+
+  async #reload(config: ResolvedConfig): Promise<void> {
+    const log = this.#options.log
+    const names = new Set(config.workers.map((w) => w.name))
+    for (const configured of config.workers) {
+      const { worker, handles } = await this.#bind(configured)
+      const group = this.#groups.get(worker.name)
+      try {
+        if (group) await group.reload(worker, handles)
+        else {
+          const fresh = new WorkerGroup(worker, handles, log, config.log)
+          await fresh.start()
+          this.#groups.set(worker.name, fresh)
+        }
+        log.info('reloaded', { worker: worker.name })
+      } catch (error) {
+        log.error('reload failed; the previous version keeps serving', {
+          worker: worker.name,
+          error,
+        })
+      }
+    }
+    for (const [name, group] of this.#groups) {
+      if (names.has(name)) continue
+      await group.stop()
+      this.#groups.delete(name)
+    }
+    this.#config = config
+    this.#closeUnusedHandles()
+  }
+
+  /**
+   * Binds what the worker's listeners need, and returns the worker with
+   * each port 0 replaced by the port the system gave, so that replicas,
+   * logs and ready lines all see the real one.
+   */
+  async #bind(
+    worker: WorkerConfig,
+  ): Promise<{ worker: WorkerConfig; handles: Array<BoundHandle | undefined> }> {
+    const handles: Array<BoundHandle | undefined> = []
+    const listeners: ListenerConfig[] = []
+    for (const listener of worker.listeners) {
+      if (listener.type === 'udp') {
+        handles.push(undefined)
+        listeners.push(
+          listener.port === 0
+            ? { ...listener, port: await freeUdpPort(listener.hostname) }
+            : listener,
+        )
+        continue
+      }
+      const id = key(listener)
+      let bound = listener.port === 0 ? undefined : this.#handles.get(id)
+      if (bound === undefined) bound = await bindTcp(listener.hostname, listener.port)
+      const real = { ...listener, port: bound.port }
+      this.#handles.set(key(real), bound)
+      handles.push(bound)
+      listeners.push(real)
+    }
+    return { worker: { ...worker, listeners }, handles }
+  }
+
+  #closeUnusedHandles(): void {
+    const used = new Set([...this.#groups.values()].flatMap((g) => g.config.listeners.map(key)))
+    for (const [id, handle] of this.#handles) {
+      if (used.has(id)) continue
+      handle.close()
+      this.#handles.delete(id)
+    }
+  }
+
+  async #startMetrics(): Promise<void> {
+    const settings = this.#config.metrics
+    if (settings === undefined) return
+    const server = createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end('Not found: metrics are at /metrics\n')
+        return
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.metricsText())
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(settings.port, settings.hostname, () => resolve())
+    })
+    this.#metrics = server
+    this.#options.onReady(
+      `metrics http://${settings.hostname}:${(server.address() as { port: number }).port}/metrics`,
+    )
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Reads a PROXY protocol header off a freshly accepted connection, then puts
+ * back whatever payload came with it, so that TLS or the worker reads the
+ * stream from its true first byte.
+ */
+import type { Socket as NetSocket } from 'node:net'
+import { type ProxyHeader, type ProxyVersion, parseProxyHeader } from './proxy-protocol.ts'
+
+export type ProxyRead = { ok: true; header: ProxyHeader } | { ok: false; reason: string }
+
+export function readProxyHeader(
+  socket: NetSocket,
+  accept: ProxyVersion,
+  timeoutMs: number,
+): Promise<ProxyRead> {
+  return new Promise((resolve) => {
+    let buffered = new Uint8Array(0)
+    const finish = (result: ProxyRead) => {
+      clearTimeout(timer)
+      socket.off('data', onData)
+      socket.off('end', onEnd)
+      socket.off('error', onEnd)
+      socket.pause()
+      resolve(result)
+    }
+    const onData = (chunk: Buffer) => {
+      const next = new Uint8Array(buffered.byteLength + chunk.byteLength)
+      next.set(buffered)
+      next.set(chunk, buffered.byteLength)
+      buffered = next
+      const parsed = parseProxyHeader(buffered, accept)
+      if (parsed.status === 'incomplete') return
+      if (parsed.status === 'invalid') return finish({ ok: false, reason: parsed.reason })
+      const payload = buffered.subarray(parsed.consumed)
+      finish({ ok: true, header: parsed.header })
+      if (payload.byteLength > 0) socket.unshift(Buffer.from(payload))
+    }
+    const onEnd = () =>
+      finish({ ok: false, reason: 'the connection ended before a complete PROXY header' })
+    const timer = setTimeout(
+      () => finish({ ok: false, reason: `no complete PROXY header within ${timeoutMs} ms` }),
+      timeoutMs,
+    )
+    socket.on('data', onData)
+    socket.once('end', onEnd)
+    socket.once('error', onEnd)
+  })
+}

@@ -1,0 +1,83 @@
+/**
+ * Logs: JSON lines for `serve` (one object per line, for machines), short
+ * coloured-free lines for `dev` (for people). Every line can carry the
+ * worker, replica and connection it is about.
+ */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export type LogFormat = 'json' | 'pretty'
+export type LogFields = Record<string, unknown>
+
+const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void
+  info(message: string, fields?: LogFields): void
+  warn(message: string, fields?: LogFields): void
+  error(message: string, fields?: LogFields): void
+  /** A logger whose lines also carry `fields`, as the connection id. */
+  child(fields: LogFields): Logger
+}
+
+export interface LoggerOptions {
+  format: LogFormat
+  level: LogLevel
+  /** Where lines go. Default: standard output. */
+  write?: (line: string) => void
+}
+
+/**
+ * @example
+ * const log = createLogger({ format: 'json', level: 'info' }).child({ worker: 'echo' })
+ * log.info('listening', { address: '127.0.0.1:7000' })
+ */
+export function createLogger(options: LoggerOptions, base: LogFields = {}): Logger {
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`))
+  const emit = (level: LogLevel, message: string, fields?: LogFields) => {
+    if (rank[level] < rank[options.level]) return
+    const all = { ...base, ...fields }
+    write(
+      options.format === 'json' ? jsonLine(level, message, all) : prettyLine(level, message, all),
+    )
+  }
+  return {
+    debug: (message, fields) => emit('debug', message, fields),
+    info: (message, fields) => emit('info', message, fields),
+    warn: (message, fields) => emit('warn', message, fields),
+    error: (message, fields) => emit('error', message, fields),
+    child: (fields) => createLogger({ ...options, write }, { ...base, ...fields }),
+  }
+}
+
+function jsonLine(level: LogLevel, message: string, fields: LogFields): string {
+  return JSON.stringify({
+    time: new Date().toISOString(),
+    level,
+    msg: message,
+    ...serialise(fields),
+  })
+}
+
+function prettyLine(level: LogLevel, message: string, fields: LogFields): string {
+  const { worker, replica, conn, ...rest } = serialise(fields)
+  const who = worker === undefined ? '' : `${worker}${replica === undefined ? '' : `#${replica}`} `
+  const connection = conn === undefined ? '' : `[${conn}] `
+  const extra = Object.entries(rest)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ')
+  const time = new Date().toISOString().slice(11, 19)
+  return `${time} ${level.toUpperCase().padEnd(5)} ${who}${connection}${message}${extra ? ` ${extra}` : ''}`
+}
+
+/** Errors become their message (and code); everything else stays as it is. */
+function serialise(fields: LogFields): LogFields {
+  const out: LogFields = {}
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue
+    if (value instanceof Error) {
+      const code = (value as { code?: unknown }).code
+      out[key] = code === undefined ? value.message : `${value.message} (${String(code)})`
+    } else out[key] = value
+  }
+  return out
+}

@@ -1,0 +1,153 @@
+/**
+ * Per-worker figures. Each replica keeps a `WorkerMetrics` and sends its
+ * snapshot to the supervisor, which adds up the replicas of a worker and
+ * serves the sum in Prometheus's text format.
+ */
+
+/** Upper bounds, in seconds, of the handler-duration histogram. */
+export const durationBuckets = [0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10, 60, 300] as const
+
+export interface MetricsSnapshot {
+  connectionsActive: number
+  connectionsTotal: number
+  bytesIn: number
+  bytesOut: number
+  handlerErrors: number
+  egressDenials: number
+  /** Cumulative counts per bucket of `durationBuckets`, then +Inf. */
+  durationCounts: number[]
+  durationSum: number
+}
+
+export function emptySnapshot(): MetricsSnapshot {
+  return {
+    connectionsActive: 0,
+    connectionsTotal: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    handlerErrors: 0,
+    egressDenials: 0,
+    durationCounts: new Array(durationBuckets.length + 1).fill(0),
+    durationSum: 0,
+  }
+}
+
+/** A replica's own counters. */
+export class WorkerMetrics {
+  readonly #now = emptySnapshot()
+
+  opened(): void {
+    this.#now.connectionsActive++
+    this.#now.connectionsTotal++
+  }
+
+  closed(stats: { bytesReceived: number; bytesSent: number }, seconds: number): void {
+    const now = this.#now
+    now.connectionsActive--
+    now.bytesIn += stats.bytesReceived
+    now.bytesOut += stats.bytesSent
+    now.durationSum += seconds
+    for (let i = 0; i < now.durationCounts.length; i++) {
+      const bound = durationBuckets[i]
+      if (bound === undefined || seconds <= bound)
+        now.durationCounts[i] = (now.durationCounts[i] ?? 0) + 1
+    }
+  }
+
+  handlerError(): void {
+    this.#now.handlerErrors++
+  }
+
+  egressDenied(): void {
+    this.#now.egressDenials++
+  }
+
+  get active(): number {
+    return this.#now.connectionsActive
+  }
+
+  snapshot(): MetricsSnapshot {
+    return { ...this.#now, durationCounts: [...this.#now.durationCounts] }
+  }
+}
+
+/** Adds `b` into `a`. Active connections add too: they are per replica. */
+export function addSnapshots(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSnapshot {
+  return {
+    connectionsActive: a.connectionsActive + b.connectionsActive,
+    connectionsTotal: a.connectionsTotal + b.connectionsTotal,
+    bytesIn: a.bytesIn + b.bytesIn,
+    bytesOut: a.bytesOut + b.bytesOut,
+    handlerErrors: a.handlerErrors + b.handlerErrors,
+    egressDenials: a.egressDenials + b.egressDenials,
+    durationCounts: a.durationCounts.map((count, i) => count + (b.durationCounts[i] ?? 0)),
+    durationSum: a.durationSum + b.durationSum,
+  }
+}
+
+export interface WorkerFigures {
+  worker: string
+  snapshot: MetricsSnapshot
+  restarts: number
+  replicas: number
+}
+
+/** Prometheus text exposition format, version 0.0.4. */
+export function prometheusText(workers: WorkerFigures[]): string {
+  const lines: string[] = []
+  const family = (
+    name: string,
+    type: string,
+    help: string,
+    value: (w: WorkerFigures) => number,
+  ) => {
+    lines.push(`# HELP sockworker_${name} ${help}`, `# TYPE sockworker_${name} ${type}`)
+    for (const w of workers) lines.push(`sockworker_${name}{worker="${w.worker}"} ${value(w)}`)
+  }
+  family('connections_active', 'gauge', 'Open connections.', (w) => w.snapshot.connectionsActive)
+  family(
+    'connections_total',
+    'counter',
+    'Connections accepted.',
+    (w) => w.snapshot.connectionsTotal,
+  )
+  family('bytes_in_total', 'counter', 'Bytes received from clients.', (w) => w.snapshot.bytesIn)
+  family('bytes_out_total', 'counter', 'Bytes sent to clients.', (w) => w.snapshot.bytesOut)
+  family(
+    'handler_errors_total',
+    'counter',
+    'Handlers that threw or rejected.',
+    (w) => w.snapshot.handlerErrors,
+  )
+  family(
+    'egress_denials_total',
+    'counter',
+    'Outbound connections the egress policy denied.',
+    (w) => w.snapshot.egressDenials,
+  )
+  family(
+    'restarts_total',
+    'counter',
+    'Replica restarts after a crash, a limit or a hang.',
+    (w) => w.restarts,
+  )
+  family('replicas', 'gauge', 'Replicas running.', (w) => w.replicas)
+  const name = 'sockworker_handler_duration_seconds'
+  lines.push(
+    `# HELP ${name} Time from accepting a connection to closing it.`,
+    `# TYPE ${name} histogram`,
+  )
+  for (const w of workers) {
+    const { durationCounts, durationSum } = w.snapshot
+    durationBuckets.forEach((bound, i) => {
+      lines.push(`${name}_bucket{worker="${w.worker}",le="${bound}"} ${durationCounts[i] ?? 0}`)
+    })
+    const total = durationCounts[durationBuckets.length] ?? 0
+    lines.push(`${name}_bucket{worker="${w.worker}",le="+Inf"} ${total}`)
+    lines.push(
+      `${name}_sum{worker="${w.worker}"} ${durationSum}`,
+      `${name}_count{worker="${w.worker}"} ${total}`,
+    )
+  }
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,40 @@
+/**
+ * The `ctx` a handler gets: `waitUntil()` to keep work alive after the
+ * handler returns, and `signal`, which aborts when the replica shuts down.
+ */
+
+export interface WorkerContext {
+  waitUntil(promise: Promise<unknown>): void
+  readonly signal: AbortSignal
+}
+
+export interface ContextControl {
+  ctx: WorkerContext
+  /** Settles when every promise given to `waitUntil()` has settled, including ones added meanwhile. */
+  settled(): Promise<void>
+}
+
+/**
+ * @example
+ * const { ctx, settled } = createContext(shutdown.signal)
+ * await handler(socket, env, ctx)
+ * await settled()
+ */
+export function createContext(signal: AbortSignal): ContextControl {
+  const pending = new Set<Promise<unknown>>()
+  const ctx: WorkerContext = {
+    waitUntil(promise) {
+      if (!(promise instanceof Promise)) {
+        throw new TypeError('ctx.waitUntil() takes a promise')
+      }
+      const tracked = promise.catch(() => {})
+      pending.add(tracked)
+      tracked.then(() => pending.delete(tracked))
+    },
+    signal,
+  }
+  const settled = async () => {
+    while (pending.size > 0) await Promise.all(pending)
+  }
+  return { ctx, settled }
+}

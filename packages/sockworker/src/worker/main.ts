@@ -1,0 +1,127 @@
+/**
+ * The entry point of a replica process. The supervisor forks it, sends
+ * `init` (which worker, which limits), then one `listen` per listener with
+ * the shared handle, and finally `drain` to stop it gracefully.
+ *
+ * Order matters on `init`: the egress guard, module hooks and globals are in
+ * place before the worker's own code runs, so it cannot get around them.
+ */
+
+import { installEgressGuard } from '../egress/enforce.ts'
+import type { HostMessage, ReplicaMessage } from '../ipc.ts'
+import { installModuleHooks } from '../loader/hooks.ts'
+import { loadWorker, type WorkerHandlers } from '../loader/load-worker.ts'
+import { createLogger, type Logger } from '../observe/log.ts'
+import { WorkerMetrics } from '../observe/metrics.ts'
+import { createDispatcher, type Dispatcher } from './dispatch.ts'
+import { installGlobals } from './globals.ts'
+import { serveListener } from './serve-listener.ts'
+
+const send = (message: ReplicaMessage) => process.send?.(message)
+/** Resolves once the message has left, for the last words before exiting. */
+const sendNow = (message: ReplicaMessage) =>
+  new Promise<void>((resolve) => {
+    if (process.send === undefined) return resolve()
+    process.send(message, undefined, {}, () => resolve())
+  })
+const shutdown = new AbortController()
+const metrics = new WorkerMetrics()
+const stops: Array<() => void> = []
+let log: Logger = createLogger({ format: 'json', level: 'info' })
+let state:
+  | {
+      handlers: WorkerHandlers
+      dispatcher: Dispatcher
+      init: Extract<HostMessage, { type: 'init' }>
+    }
+  | undefined
+
+process.on('message', (message: HostMessage, handle: unknown) => {
+  if (message.type === 'init') void init(message)
+  else if (message.type === 'listen') void startListener(message, handle)
+  else if (message.type === 'drain') void drain(message.deadlineMs)
+})
+
+// A throw outside any handler leaves the process in an unknown state: log it
+// and exit, and the supervisor starts a fresh replica.
+process.on('uncaughtException', (error) => {
+  log.error('uncaught exception; the replica restarts', { error: error.stack ?? error })
+  process.exit(70)
+})
+process.on('unhandledRejection', (reason) => {
+  log.warn('unhandled promise rejection', {
+    error: reason instanceof Error ? (reason.stack ?? reason) : reason,
+  })
+})
+// The supervisor going away means nobody will drain us.
+process.on('disconnect', () => process.exit(0))
+
+async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<void> {
+  const { worker, replica, log: settings } = message
+  log = createLogger(settings, { worker: worker.name, replica })
+  installEgressGuard(worker.egress, {
+    onDeny: (reason) => {
+      metrics.egressDenied()
+      log.warn('egress denied', { reason })
+    },
+  })
+  installModuleHooks()
+  installGlobals()
+  const loaded = await loadWorker(worker.script)
+  if (!loaded.ok) {
+    await sendNow({ type: 'load-error', message: loaded.error })
+    process.exit(78)
+  }
+  const env = { ...worker.vars, ...worker.secrets }
+  const dispatcher = createDispatcher({
+    handlers: loaded.handlers,
+    env,
+    log,
+    metrics,
+    shutdown: shutdown.signal,
+  })
+  state = { handlers: loaded.handlers, dispatcher, init: message }
+  setInterval(() => send({ type: 'heartbeat' }), heartbeatInterval(worker.limits.cpuMs)).unref()
+  setInterval(() => send({ type: 'metrics', snapshot: metrics.snapshot() }), 1000).unref()
+  send({ type: 'loaded' })
+}
+
+async function startListener(message: Extract<HostMessage, { type: 'listen' }>, handle: unknown) {
+  if (state === undefined) return
+  const { handlers, dispatcher, init } = state
+  const env = { ...init.worker.vars, ...init.worker.secrets }
+  try {
+    const stop = await serveListener(message.listener, handle, {
+      worker: init.worker,
+      dispatcher,
+      fetch: { handlers, env, log, metrics, shutdown: shutdown.signal },
+      log,
+    })
+    stops.push(stop)
+    send({ type: 'listening', index: message.index })
+  } catch (error) {
+    send({
+      type: 'listen-error',
+      index: message.index,
+      message: error instanceof Error ? error.message : String(error),
+    })
+  }
+}
+
+/** Stops accepting, lets open connections finish until the deadline, then exits. */
+async function drain(deadlineMs: number): Promise<void> {
+  for (const stop of stops.splice(0)) stop()
+  const idle = state?.dispatcher.idle() ?? Promise.resolve()
+  const deadline = new Promise((resolve) => setTimeout(resolve, deadlineMs).unref())
+  await Promise.race([idle, deadline])
+  shutdown.abort(new DOMException('The worker is shutting down', 'AbortError'))
+  await Promise.race([idle, new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+  await sendNow({ type: 'metrics', snapshot: metrics.snapshot() })
+  await sendNow({ type: 'drained' })
+  process.exit(0)
+}
+
+/** Often enough that a healthy replica is never mistaken for a blocked one. */
+function heartbeatInterval(cpuMs: number): number {
+  return Math.max(10, Math.min(250, Math.floor(cpuMs / 4)))
+}
