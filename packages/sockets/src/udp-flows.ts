@@ -67,7 +67,12 @@ export class UdpFlows {
           send: (data, to, done) => {
             const flow = this.#flows.get(key)
             if (flow !== undefined) flow.lastSeen = Date.now()
-            this.#channel.send(data, to ?? peer, done)
+            if (to !== undefined && (to.address !== address || to.port !== port)) {
+              throw new TypeError(
+                'A UDP flow sends only to its own peer: to reach others, open new Socket({ type: "udp", local })',
+              )
+            }
+            this.#channel.send(data, peer, done)
           },
           info: () => ({ ...this.#channel.info(), remoteAddress: address, remotePort: port }),
           close: () => {

@@ -135,6 +135,7 @@ export class WorkerGroup {
       onExit: (reason, detail) => this.#exited(slot, replica, index, generation, reason, detail),
     })
     slot.replica = replica
+    this.#log.info('replica started', { replica: index, pid: replica.pid, generation })
   }
 
   #exited(

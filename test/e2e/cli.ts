@@ -1,0 +1,116 @@
+/**
+ * Starts the `sockworker` CLI as a user would, in a child process, and
+ * reads its output: ready lines, log lines, exit. Every wait is bounded.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const main = new URL('../../packages/sockworker/src/cli/main.ts', import.meta.url).pathname
+
+export interface Cli {
+  child: ChildProcess
+  /** Everything printed so far, stdout and stderr interleaved. */
+  readonly output: string
+  /** Resolves with the first match of `pattern` in the output from `from` on, or rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs?: number, from?: number): Promise<RegExpMatchArray>
+  /** Resolves with the exit code (or the signal's name). */
+  exited: Promise<number | string>
+  /** Sends SIGTERM and waits for the exit; SIGKILL after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<number | string>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+export function startCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Cli {
+  const child = spawn(process.execPath, [main, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const listeners = new Set<() => void>()
+  const append = (chunk: Buffer) => {
+    output += chunk.toString()
+    for (const listener of listeners) listener()
+  }
+  child.stdout?.on('data', append)
+  child.stderr?.on('data', append)
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      resolve(code ?? signal ?? -1)
+      for (const listener of listeners) listener()
+    })
+  })
+  const cli: Cli = {
+    child,
+    get output() {
+      return output
+    },
+    waitFor(pattern, timeoutMs = 15_000, from = 0) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = output.slice(from).match(pattern)
+          if (match) {
+            done()
+            resolve(match)
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            done()
+            reject(new Error(`The CLI exited before printing ${pattern}. Output:\n${output}`))
+          }
+        }
+        const timer = setTimeout(() => {
+          done()
+          reject(
+            new Error(`Timed out after ${timeoutMs} ms waiting for ${pattern}. Output:\n${output}`),
+          )
+        }, timeoutMs)
+        const done = () => {
+          clearTimeout(timer)
+          listeners.delete(check)
+        }
+        listeners.add(check)
+        check()
+      })
+    },
+    exited,
+    async stop(timeoutMs = 15_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+      const code = await exited
+      clearTimeout(timer)
+      return code
+    },
+    async [Symbol.asyncDispose]() {
+      await cli.stop()
+    },
+  }
+  return cli
+}
+
+/** Waits for one `ready <type> <host>:<port>` line per type given and returns the ports. */
+export async function readyPorts(cli: Cli, types: string[]): Promise<Record<string, number>> {
+  const ports: Record<string, number> = {}
+  for (const type of types) {
+    const [, port] = await cli.waitFor(new RegExp(`ready[^\\n]*${type} [\\d.:\\[\\]a-f]+:(\\d+)`))
+    ports[type] = Number(port)
+  }
+  return ports
+}
+
+/** A temporary directory with the given files, removed by `await using`. */
+export async function tempProject(files: Record<string, string>) {
+  const dir = await mkdtemp(join(tmpdir(), 'sockworker-e2e-'))
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text)
+  return {
+    dir,
+    path: (name: string) => join(dir, name),
+    write: (name: string, text: string) => writeFile(join(dir, name), text),
+    async [Symbol.asyncDispose]() {
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
