@@ -5,7 +5,8 @@
  * result instead of throwing: a broken worker is the user's error, and the
  * caller decides how to show it.
  */
-import { pathToFileURL } from 'node:url'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Socket } from '@sockworker/sockets'
 import type { WorkerContext } from '../worker/context.ts'
 import { type ConnectEvent, workerEvents } from '../worker/events.ts'
@@ -63,18 +64,47 @@ function eventHandlers(): WorkerHandlers {
   return handlers
 }
 
-/** The first lines of the error, with the file and line where Node reports them. */
+/**
+ * The error, with the file and line. Node gives no location for a syntax
+ * error met by `import()`, so the entry file is checked again with
+ * `node --check`, whose report has the line, the code and a caret. For an
+ * error thrown while the module runs, the first stack frame in the user's
+ * files says where.
+ */
 function describeLoadError(error: unknown, file: string): string {
   if (!(error instanceof Error)) return `Cannot load ${file}: ${String(error)}`
-  const stack = (error.stack ?? error.message).split('\n')
-  const where = stack.find((line) => line.includes('file://') || line.startsWith('/'))
-  const head =
-    error.stack?.startsWith(file) || error.stack?.includes(`${file}:`)
-      ? stack.slice(0, 4)
-      : [error.message]
-  return [
-    `Cannot load ${file}:`,
-    ...head,
-    ...(where && !head.includes(where) ? [where.trim()] : []),
-  ].join('\n')
+  const head = `Cannot load ${file}:`
+  const lines = (error.stack ?? '').split('\n')
+  // TypeScript syntax errors come with "path:line", the code and a caret first.
+  if (/^(file:\/\/)?\/.*:\d+$/.test(lines[0] ?? '')) return [head, ...located(lines)].join('\n')
+  if (error.name === 'SyntaxError' && /\.m?js$/.test(file)) {
+    const checked = checkSyntax(file)
+    if (checked !== undefined) return `${head}\n${checked}`
+  }
+  const frame = lines.find(
+    (line) => /^\s+at /.test(line) && !/node:|\/sockworker\/src\//.test(line),
+  )
+  return [head, `${error.name}: ${error.message}`, ...(frame ? [frame.trim()] : [])].join('\n')
+}
+
+function checkSyntax(file: string): string | undefined {
+  const result = spawnSync(process.execPath, ['--check', file], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  })
+  if (result.status === 0 || !result.stderr) return undefined
+  return located(result.stderr.split('\n')).join('\n')
+}
+
+/** "path:line", the code, the caret and the error line of a Node syntax report. */
+function located(report: string[]): string[] {
+  const end = report.findIndex((line) => /^\w*Error\b/.test(line))
+  return report
+    .slice(0, end === -1 ? 4 : end + 1)
+    .filter((line) => line.trim() !== '')
+    .map((line) =>
+      line.startsWith('file://')
+        ? fileURLToPath(line.replace(/:\d+$/, '')) + line.slice(line.lastIndexOf(':'))
+        : line,
+    )
 }
