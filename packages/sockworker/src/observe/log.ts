@@ -62,11 +62,16 @@ function prettyLine(level: LogLevel, message: string, fields: LogFields): string
   const { worker, replica, conn, ...rest } = serialise(fields)
   const who = worker === undefined ? '' : `${worker}${replica === undefined ? '' : `#${replica}`} `
   const connection = conn === undefined ? '' : `[${conn}] `
-  const extra = Object.entries(rest)
+  // Multi-line values (stacks, load errors) go below the line, indented, as a person reads them.
+  const entries = Object.entries(rest)
+  const inline = entries.filter(([, value]) => !(typeof value === 'string' && value.includes('\n')))
+  const blocks = entries.filter(([, value]) => typeof value === 'string' && value.includes('\n'))
+  const extra = inline
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
     .join(' ')
   const time = new Date().toISOString().slice(11, 19)
-  return `${time} ${level.toUpperCase().padEnd(5)} ${who}${connection}${message}${extra ? ` ${extra}` : ''}`
+  const line = `${time} ${level.toUpperCase().padEnd(5)} ${who}${connection}${message}${extra ? ` ${extra}` : ''}`
+  return [line, ...blocks.map(([, value]) => String(value).replace(/^/gm, '    '))].join('\n')
 }
 
 /** Errors become their message (and code); everything else stays as it is. */
