@@ -76,7 +76,13 @@ export class Socket extends EventTarget {
   readonly #transport: Transport
   readonly #opened = Promise.withResolvers<SocketInfo>()
   readonly #closed = Promise.withResolvers<void>()
-  readonly #lifetime = new AbortController()
+  /** Made when `signal` is first read: most sockets never need one. */
+  #lifetime: AbortController | undefined
+  #ended = false
+  /** Why the socket ended: its error, or `undefined` for a clean close. */
+  #endError: unknown
+  #opening = true
+  #unwatchSignal: (() => void) | undefined
   #secureTransport: SecureTransport
   #upgradeTls: TlsParams | undefined
   #upgraded = false
@@ -138,6 +144,10 @@ export class Socket extends EventTarget {
 
   /** Aborts when the socket ends, for whatever reason. */
   get signal(): AbortSignal {
+    if (this.#lifetime === undefined) {
+      this.#lifetime = new AbortController()
+      if (this.#ended) this.#lifetime.abort(this.#endError ?? closedReason())
+    }
     return this.#lifetime.signal
   }
 
@@ -174,7 +184,7 @@ export class Socket extends EventTarget {
 
   /** Drops the connection at once; `closed` rejects with `reason`. */
   abort(reason?: unknown): void {
-    if (this.#lifetime.signal.aborted) return
+    if (this.#ended) return
     this.#transport.abort(abortReason(reason, 'socket'))
   }
 
@@ -288,8 +298,8 @@ export class Socket extends EventTarget {
     return {
       open: () => {
         clearTimeout(this.#timer)
-        const info = this.info
-        this.#opened.resolve(info)
+        this.#opening = false
+        this.#opened.resolve(this.info)
         this.dispatchEvent(new Event('open'))
       },
       close: (error: unknown) => this.#onClose(error),
@@ -299,17 +309,22 @@ export class Socket extends EventTarget {
   #onClose(error: unknown): void {
     clearTimeout(this.#timer)
     this.#info = this.info
-    const reason = error ?? (this.#lifetime.signal.aborted ? undefined : closedReason())
-    this.#opened.reject(
-      error ?? new SocketError('ERR_SOCKET_CLOSED', 'The socket closed before it opened'),
-    )
+    this.#ended = true
+    this.#endError = error
+    this.#unwatchSignal?.()
+    if (this.#opening) {
+      this.#opening = false
+      this.#opened.reject(
+        error ?? new SocketError('ERR_SOCKET_CLOSED', 'The socket closed before it opened'),
+      )
+    }
     if (error === undefined) {
       this.#closed.resolve()
     } else {
       this.#closed.reject(error)
       if (isSocketError(error)) this.dispatchEvent(new ErrorEvent(error))
     }
-    this.#lifetime.abort(reason)
+    this.#lifetime?.abort(error ?? closedReason())
     this.dispatchEvent(new Event('close'))
   }
 
@@ -319,13 +334,7 @@ export class Socket extends EventTarget {
     if (signal.aborted) return this.abort(signal.reason)
     const onAbort = () => this.abort(signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
-    this.#lifetime.signal.addEventListener(
-      'abort',
-      () => signal.removeEventListener('abort', onAbort),
-      {
-        once: true,
-      },
-    )
+    this.#unwatchSignal = () => signal.removeEventListener('abort', onAbort)
   }
 
   #streamTransport(what: string): StreamTransport {
@@ -334,7 +343,7 @@ export class Socket extends EventTarget {
         `Cannot call ${what} on a ${this.#type} socket: it works on TCP sockets only`,
       )
     }
-    if (this.#upgraded || this.#lifetime.signal.aborted) {
+    if (this.#upgraded || this.#ended) {
       throw new TypeError(`Cannot call ${what}: the socket is already upgraded or closed`)
     }
     return this.#transport

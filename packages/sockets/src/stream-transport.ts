@@ -40,6 +40,7 @@ export class StreamTransport {
   #writeDone = false
   #writeFailure: unknown
   #wasOpen = false
+  #openSettled = false
   #abortReason: unknown
   #upgrading = false
   /** Channels start paused; the readable's first pull resumes it. */
@@ -58,7 +59,10 @@ export class StreamTransport {
     this.#options = options
     this.#events = events
     this.#open.promise.catch(() => {})
-    if (!options.connecting) this.#open.resolve()
+    if (!options.connecting) {
+      this.#openSettled = true
+      this.#open.resolve()
+    }
     this.#attach(channel)
   }
 
@@ -120,6 +124,7 @@ export class StreamTransport {
     await this.#flushWrites()
     const opened = Promise.withResolvers<void>()
     this.#open = opened
+    this.#openSettled = false
     this.#channel = this.#channel.startTls(params)
     this.#attach(this.#channel)
     this.#upgrading = false
@@ -133,6 +138,7 @@ export class StreamTransport {
   #attach(channel: ByteChannel): void {
     channel.handler = {
       open: () => {
+        this.#openSettled = true
         this.#open.resolve()
         if (this.#wasOpen) return
         this.#wasOpen = true
@@ -145,9 +151,11 @@ export class StreamTransport {
       },
       close: (channelError) => {
         const error = channelError ?? this.#abortReason
-        this.#open.reject(error ?? closedError('The connection closed before it was open'))
+        if (!this.#openSettled) {
+          this.#open.reject(error ?? closedError('The connection closed before it was open'))
+        }
         if (error === undefined) this.#endReadable()
-        this.#fail(error ?? closedError('The connection was closed'))
+        this.#fail(error, 'The connection was closed')
         this.#finish(error)
       },
     }
@@ -231,6 +239,8 @@ export class StreamTransport {
 
   /** Waits until the writable has handed every queued chunk to the channel. */
   async #flushWrites(): Promise<void> {
+    // Once the writable is closed, the stream has already delivered its queue.
+    if (this.#writeDone && this.#inflight === undefined) return
     // The stream's queue is out of our reach (a caller may hold a writer),
     // but the stream feeds the sink its next chunk as soon as a write
     // settles (and its first a few microtasks after it is written), so the
@@ -290,17 +300,23 @@ export class StreamTransport {
     reader.byobRequest?.respond(0)
   }
 
-  /** Errors whatever side is still open. */
-  #fail(reason: unknown): void {
+  /**
+   * Errors whatever side is still open, with `reason`, or else a
+   * `SocketError` made from `message`: made only if a side needs one, since
+   * an error's stack trace costs more than the rest of a clean close.
+   */
+  #fail(reason: unknown, message = 'The socket is closed'): void {
+    if (this.#readDone && this.#writeDone) return
+    const failure = reason ?? closedError(message)
     if (!this.#readDone) {
       this.#readDone = true
-      this.#readFailure = reason
-      this.#reader?.error(reason)
+      this.#readFailure = failure
+      this.#reader?.error(failure)
     }
     if (!this.#writeDone) {
       this.#writeDone = true
-      this.#writeFailure = reason
-      this.#writer?.error(reason)
+      this.#writeFailure = failure
+      this.#writer?.error(failure)
     }
   }
 

@@ -42,6 +42,7 @@ export class Replica {
       execArgv: [
         `--max-old-space-size=${worker.limits.memoryMb}`,
         '--disable-warning=ExperimentalWarning',
+        ...extraNodeFlags(),
       ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
@@ -145,4 +146,13 @@ export class Replica {
     if (!this.#child.connected) return
     this.#child.send(message, handle as never, {}, () => {})
   }
+}
+
+/**
+ * `SOCKWORKER_REPLICA_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` passes
+ * Node flags to every replica: for profiling and debugging (`--inspect=0`).
+ * Node refuses several such flags in NODE_OPTIONS, hence a variable of ours.
+ */
+function extraNodeFlags(): string[] {
+  return (process.env['SOCKWORKER_REPLICA_FLAGS'] ?? '').split(/\s+/).filter(Boolean)
 }

@@ -17,6 +17,8 @@ export interface Logger {
   error(message: string, fields?: LogFields): void
   /** A logger whose lines also carry `fields`, as the connection id. */
   child(fields: LogFields): Logger
+  /** Whether lines of `level` are written: skip building costly fields otherwise. */
+  enabled(level: LogLevel): boolean
 }
 
 export interface LoggerOptions {
@@ -46,6 +48,7 @@ export function createLogger(options: LoggerOptions, base: LogFields = {}): Logg
     warn: (message, fields) => emit('warn', message, fields),
     error: (message, fields) => emit('error', message, fields),
     child: (fields) => createLogger({ ...options, write }, { ...base, ...fields }),
+    enabled: (level) => rank[level] >= rank[options.level],
   }
 }
 

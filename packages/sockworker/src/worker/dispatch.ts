@@ -2,7 +2,6 @@
  * Runs the connect handler for one socket: its context, its log lines, its
  * figures, and the close that follows when the handler is done.
  */
-import { randomBytes } from 'node:crypto'
 import type { Socket } from '@sockworker/sockets'
 import type { Env, WorkerHandlers } from '../loader/load-worker.ts'
 import type { Logger } from '../observe/log.ts'
@@ -28,14 +27,20 @@ export interface DispatchOptions {
 export function createDispatcher(options: DispatchOptions): Dispatcher {
   const { handlers, env, log, metrics, shutdown } = options
   const open = new Set<Promise<void>>()
+  // Connection ids: this process's id, then a counter. Unique per replica
+  // lifetime, and far cheaper than random bytes on every accept.
+  const prefix = `${process.pid.toString(36)}-`
+  let counter = 0
   const run = async (socket: Socket, listener: string) => {
     const connect = handlers.connect
-    const id = randomBytes(4).toString('hex')
-    const { remoteAddress, remotePort } = socket.info
-    const connLog = log.child({ conn: id })
+    const connLog = log.child({ conn: prefix + (counter++).toString(36) })
+    const debug = connLog.enabled('debug')
     const started = performance.now()
     metrics.opened()
-    connLog.debug('open', { listener, peer: `${remoteAddress}:${remotePort}` })
+    if (debug) {
+      const { remoteAddress, remotePort } = socket.info
+      connLog.debug('open', { listener, peer: `${remoteAddress}:${remotePort}` })
+    }
     const { ctx, settled } = createContext(shutdown)
     try {
       if (connect === undefined) throw new Error('The worker has no connect handler')
@@ -50,7 +55,7 @@ export function createDispatcher(options: DispatchOptions): Dispatcher {
     await socket.close().catch(() => {})
     const seconds = (performance.now() - started) / 1000
     metrics.closed(socket.stats, seconds)
-    connLog.debug('close', { seconds: Number(seconds.toFixed(3)), ...socket.stats })
+    if (debug) connLog.debug('close', { seconds: Number(seconds.toFixed(3)), ...socket.stats })
   }
   return {
     connect(socket, listener) {
