@@ -3,7 +3,9 @@
  * reads its output: ready lines, log lines, exit. Every wait is bounded.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -113,4 +115,107 @@ export async function tempProject(files: Record<string, string>) {
       await rm(dir, { recursive: true, force: true })
     },
   }
+}
+
+/** One listener from a `ready` line. */
+export interface ReadyListener {
+  type: string
+  host: string
+  port: number
+}
+
+/**
+ * Waits for `count` ready lines and returns their listeners in the order
+ * printed, which for `serve` is the config's order (workers start one by one).
+ *
+ * @example
+ * const [tcp, udp] = await readyListeners(cli, 2)
+ */
+export async function readyListeners(cli: Cli, count: number): Promise<ReadyListener[]> {
+  const pattern = /ready[^\n]*?\b(tcp|tls|udp|http) ([\d.:[\]a-f]+):(\d+)/
+  const found: ReadyListener[] = []
+  let from = 0
+  while (found.length < count) {
+    const match = await cli.waitFor(pattern, 15_000, from)
+    const [, type = '', host = '', port] = match
+    found.push({ type, host, port: Number(port) })
+    from += (match.index ?? 0) + match[0].length
+  }
+  return found
+}
+
+/** What a finished CLI run printed, and how it ended. */
+export interface CliRun {
+  code: number | string
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs the CLI to completion (SIGKILL after `timeoutMs`), for commands that
+ * are expected to exit by themselves: `--help`, usage and load errors.
+ *
+ * @example
+ * const { code, stderr } = await runCli(['serve', '--config', 'bad.toml'])
+ */
+export async function runCli(
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<CliRun> {
+  const child = spawn(process.execPath, [main, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000)
+  const [code, signal] = (await once(child, 'close')) as [number | null, string | null]
+  clearTimeout(timer)
+  return { code: code ?? signal ?? -1, stdout, stderr }
+}
+
+/**
+ * A node:net client: connects, writes `payload`, half-closes, and resolves
+ * with everything received until the server closes. Rejects after `timeoutMs`.
+ *
+ * @example
+ * assert.equal(await exchange(port, 'ping'), 'ping')
+ */
+export function exchange(
+  port: number,
+  payload: string,
+  options: { host?: string; localAddress?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const { host = '127.0.0.1', localAddress, timeoutMs = 5000 } = options
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, ...(localAddress ? { localAddress } : {}) })
+    let received = ''
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(
+        new Error(
+          `Timed out after ${timeoutMs} ms talking to port ${port}; got ${JSON.stringify(received)}`,
+        ),
+      )
+    }, timeoutMs)
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      received += chunk
+    })
+    socket.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve(received)
+    })
+    socket.end(payload)
+  })
 }
