@@ -183,16 +183,24 @@ export async function runCli(
 /**
  * A node:net client: connects, writes `payload`, half-closes, and resolves
  * with everything received until the server closes. Rejects after `timeoutMs`.
+ * With `until`, it half-closes only once `until(received)` is true, for
+ * servers that stop replying when the client ends (allowHalfOpen false).
  *
  * @example
  * assert.equal(await exchange(port, 'ping'), 'ping')
+ * await exchange(port, 'ping', { until: (received) => received.length >= 4 })
  */
 export function exchange(
   port: number,
   payload: string,
-  options: { host?: string; localAddress?: string; timeoutMs?: number } = {},
+  options: {
+    host?: string
+    localAddress?: string
+    timeoutMs?: number
+    until?: (received: string) => boolean
+  } = {},
 ): Promise<string> {
-  const { host = '127.0.0.1', localAddress, timeoutMs = 5000 } = options
+  const { host = '127.0.0.1', localAddress, timeoutMs = 5000, until } = options
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, ...(localAddress ? { localAddress } : {}) })
     let received = ''
@@ -207,6 +215,7 @@ export function exchange(
     socket.setEncoding('utf8')
     socket.on('data', (chunk: string) => {
       received += chunk
+      if (until?.(received)) socket.end()
     })
     socket.once('error', (error) => {
       clearTimeout(timer)
@@ -216,6 +225,7 @@ export function exchange(
       clearTimeout(timer)
       resolve(received)
     })
-    socket.end(payload)
+    if (until === undefined) socket.end(payload)
+    else socket.write(payload)
   })
 }

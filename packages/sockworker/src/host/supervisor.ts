@@ -23,6 +23,8 @@ export class Supervisor {
   readonly #options: SupervisorOptions
   readonly #groups = new Map<string, WorkerGroup>()
   readonly #handles = new Map<string, BoundHandle>()
+  /** The ports given to listeners configured with port 0, so that a reload keeps them. */
+  readonly #assignedPorts = new Map<string, number>()
   #metrics: Server | undefined
   #reloading: Promise<void> = Promise.resolve()
 
@@ -104,30 +106,39 @@ export class Supervisor {
   /**
    * Binds what the worker's listeners need, and returns the worker with
    * each port 0 replaced by the port the system gave, so that replicas,
-   * logs and ready lines all see the real one.
+   * logs and ready lines all see the real one. A port-0 listener keeps its
+   * port across reloads: it is remembered by worker, position and type.
    */
   async #bind(
     worker: WorkerConfig,
   ): Promise<{ worker: WorkerConfig; handles: Array<BoundHandle | undefined> }> {
     const handles: Array<BoundHandle | undefined> = []
     const listeners: ListenerConfig[] = []
-    for (const listener of worker.listeners) {
-      if (listener.type === 'udp') {
-        handles.push(undefined)
-        listeners.push(
-          listener.port === 0
-            ? { ...listener, port: await freeUdpPort(listener.hostname) }
-            : listener,
-        )
-        continue
+    for (const [index, configured] of worker.listeners.entries()) {
+      let listener = configured
+      if (listener.port === 0) {
+        const slot = `${worker.name}#${index} ${listener.type} ${listener.hostname}`
+        const port = this.#assignedPorts.get(slot)
+        if (port !== undefined) listener = { ...listener, port }
       }
-      const id = key(listener)
-      let bound = listener.port === 0 ? undefined : this.#handles.get(id)
-      if (bound === undefined) bound = await bindTcp(listener.hostname, listener.port)
-      const real = { ...listener, port: bound.port }
-      this.#handles.set(key(real), bound)
-      handles.push(bound)
-      listeners.push(real)
+      if (listener.type === 'udp') {
+        if (listener.port === 0)
+          listener = { ...listener, port: await freeUdpPort(listener.hostname) }
+        handles.push(undefined)
+      } else {
+        let bound = listener.port === 0 ? undefined : this.#handles.get(key(listener))
+        if (bound === undefined) bound = await bindTcp(listener.hostname, listener.port)
+        listener = { ...listener, port: bound.port }
+        this.#handles.set(key(listener), bound)
+        handles.push(bound)
+      }
+      if (configured.port === 0) {
+        this.#assignedPorts.set(
+          `${worker.name}#${index} ${listener.type} ${listener.hostname}`,
+          listener.port,
+        )
+      }
+      listeners.push(listener)
     }
     return { worker: { ...worker, listeners }, handles }
   }

@@ -33,7 +33,9 @@ export function readProxyHeader(
       if (parsed.status === 'invalid') return finish({ ok: false, reason: parsed.reason })
       const payload = buffered.subarray(parsed.consumed)
       finish({ ok: true, header: parsed.header })
-      if (payload.byteLength > 0) socket.unshift(Buffer.from(payload))
+      // A copy with its own memory: a Buffer from Node's pool cannot be
+      // handed over (transferred) to the socket's byte stream.
+      if (payload.byteLength > 0) socket.unshift(Buffer.from(payload.slice().buffer))
     }
     const onEnd = () =>
       finish({ ok: false, reason: 'the connection ended before a complete PROXY header' })
@@ -44,5 +46,7 @@ export function readProxyHeader(
     socket.on('data', onData)
     socket.once('end', onEnd)
     socket.once('error', onEnd)
+    // Accepted with pauseOnConnect, the socket reads nothing until resumed.
+    socket.resume()
   })
 }

@@ -57,7 +57,13 @@ export class NodeDatagramChannel implements DatagramChannel {
     }
     const bound = () => {
       if (remote === undefined) return ready()
-      socket.connect(remote.port, remote.hostname, ready)
+      socket.connect(remote.port, remote.hostname, (error?: Error) => {
+        if (error === undefined || error === null) return ready()
+        // A failed connect (no such host, an egress denial) fails the socket
+        // before it opens, so `opened` rejects with the reason.
+        this.#error ??= toSocketError(error, `connect to ${this.#where}`)
+        this.close()
+      })
     }
     socket.bind(
       { port: request.localPort, ...(localAddress ? { address: localAddress } : {}) },
