@@ -12,8 +12,8 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { freePort } from '../helpers/process.ts'
-import { openClient } from './fixtures-2/clients.ts'
-import { fixture, jsonLog, type Served, serveProject, workerToml } from './fixtures-2/harness.ts'
+import { openClient } from './support/clients.ts'
+import { fixture, jsonLog, type Served, serveProject, workerToml } from './support/harness.ts'
 
 const script = fixture('egress.js')
 

@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { withTimeout } from '../helpers/process.ts'
-import { oneShot, openClient, Progress, runLoad } from './fixtures-2/clients.ts'
-import { fixture, jsonLog, serveProject, workerToml } from './fixtures-2/harness.ts'
+import { oneShot, openClient, Progress, runLoad } from './support/clients.ts'
+import { fixture, jsonLog, serveProject, workerToml } from './support/harness.ts'
 
 const script = fixture('commands.js')
 const greeting = (name: string) => new RegExp(`^hello ${name} (\\d+)\\n`)

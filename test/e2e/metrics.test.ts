@@ -10,8 +10,8 @@ import { test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { withTimeout } from '../helpers/process.ts'
-import { openClient } from './fixtures-2/clients.ts'
-import { fixture, jsonLog, serveProject, workerToml } from './fixtures-2/harness.ts'
+import { openClient } from './support/clients.ts'
+import { fixture, jsonLog, serveProject, workerToml } from './support/harness.ts'
 
 const run = promisify(execFile)
 const script = fixture('commands.js')

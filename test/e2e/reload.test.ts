@@ -8,8 +8,8 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
 import { freePort, withTimeout } from '../helpers/process.ts'
-import { oneShot, openClient, Progress, runLoad } from './fixtures-2/clients.ts'
-import { fixture, jsonLog, type Served, serveProject, workerToml } from './fixtures-2/harness.ts'
+import { oneShot, openClient, Progress, runLoad } from './support/clients.ts'
+import { fixture, jsonLog, type Served, serveProject, workerToml } from './support/harness.ts'
 
 const v1 = await readFile(fixture('versioned.js'), 'utf8')
 const v2 = v1.replace("const version = 'v1'", "const version = 'v2'")
