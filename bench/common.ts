@@ -1,0 +1,109 @@
+/**
+ * Shared shapes and helpers for the benchmark scenarios. Every scenario file
+ * exports the metadata below plus `baseline()` (raw `node:net` / `node:dgram`)
+ * and `ours()` (`@sockworker/sockets` on both ends), which do the same work.
+ */
+
+/** What the harness hands each run. */
+export interface RunOptions {
+  /** Smaller sizes, for a smoke run. */
+  quick: boolean
+  /** Aborts when the run takes too long; the run must then release everything it holds. */
+  signal: AbortSignal
+}
+
+/** One run's result. `value` is a rate in the scenario's unit: higher is better. */
+export interface Measurement {
+  value: number
+  /** Wall time of the measured part. */
+  seconds: number
+  /** Secondary figures worth reporting (loss %, drops...). */
+  extra?: Record<string, number>
+}
+
+/** What a scenario module exports. */
+export interface Scenario {
+  name: string
+  figure: string
+  unit: string
+  /** Minimum acceptable `median(ours) / median(baseline)`. */
+  target: number
+  baseline(options: RunOptions): Promise<Measurement>
+  ours(options: RunOptions): Promise<Measurement>
+}
+
+export const KiB = 1024
+export const MiB = 1024 * KiB
+
+/** Loopback only, IPv4: the same address for both halves. */
+export const HOST = '127.0.0.1'
+
+/**
+ * A stack of clean-ups for one run. Disposing it (at the end of the run, or
+ * when `signal` aborts) runs them in reverse order; a failing clean-up does
+ * not stop the others.
+ *
+ * @example
+ * await using res = resources(signal)
+ * res.defer(() => server.close())
+ */
+export function resources(signal: AbortSignal): AsyncDisposableStack {
+  const stack = new AsyncDisposableStack()
+  const onAbort = (): void => {
+    stack.disposeAsync().catch(() => {})
+  }
+  signal.addEventListener('abort', onAbort, { once: true })
+  stack.defer(() => signal.removeEventListener('abort', onAbort))
+  return stack
+}
+
+/** The part of a `Socket` that `shut()` needs. */
+interface Closable {
+  close(): Promise<void>
+  abort(reason?: unknown): void
+  closed: Promise<void>
+}
+
+/**
+ * A clean-up for one of our sockets: `close()` (which flushes, and must
+ * succeed) at the end of a normal run, `abort()` when the run was aborted.
+ */
+export function shut(socket: Closable, signal: AbortSignal): () => Promise<void> {
+  return async () => {
+    if (!signal.aborted) return socket.close()
+    socket.abort(signal.reason)
+    await socket.closed.catch(ignore)
+  }
+}
+
+/** Rejects with `signal.reason` once `signal` aborts; race it against a run's main promise. */
+export function aborted(signal: AbortSignal): Promise<never> {
+  const { promise, reject } = Promise.withResolvers<never>()
+  if (signal.aborted) reject(signal.reason)
+  else signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+  promise.catch(() => {})
+  return promise
+}
+
+/** Run `worker` `concurrency` times in parallel until `total` jobs have started. */
+export async function pool(
+  total: number,
+  concurrency: number,
+  job: (index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < total) await job(next++)
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker))
+}
+
+export function median(values: number[]): number {
+  const sorted = values.toSorted((a, b) => a - b)
+  const mid = sorted.length >> 1
+  if (sorted.length === 0) return Number.NaN
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** Swallow a rejection that is observed elsewhere (or deliberately ignored). */
+export function ignore(): void {}

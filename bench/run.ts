@@ -1,0 +1,236 @@
+/**
+ * `npm run bench`: each scenario in alternating rounds (baseline then ours,
+ * then ours then baseline, ...) so that drift cancels out, then a table of
+ * medians and ratios against the raw `node:net` / `node:dgram` baseline
+ * measured in the same run. Results also go to `bench/results/latest.json`.
+ *
+ * Flags: `--quick` (small sizes, 3 rounds: a smoke run), `--only <name>`
+ * (repeatable), `--rounds <n>` (default 5), `--side baseline|ours` (one half
+ * only, for profiling). Exits 1 when a run failed, not when a figure is below
+ * its target: this is a benchmark, not a timed test.
+ *
+ * @example
+ * npm run bench -- --quick --only ping-pong
+ * npx node --cpu-prof --cpu-prof-dir /tmp/prof bench/run.ts --only connections --side ours
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import v8 from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import type { Measurement, RunOptions, Scenario } from './common.ts'
+import { median } from './common.ts'
+import * as connections from './connections.ts'
+import * as pingPong from './ping-pong.ts'
+import * as tcpThroughput from './tcp-throughput.ts'
+import * as udp from './udp.ts'
+import { runtimeScenarios } from './runtime/scenarios.ts'
+
+/** The socket API against raw node:net/node:dgram (issue 2), then the runtime against a hand-written server (issue 3). */
+const SCENARIOS: Scenario[] = [tcpThroughput, pingPong, connections, udp, ...runtimeScenarios]
+type Side = 'baseline' | 'ours'
+
+interface SideResult {
+  runs: Measurement[]
+  median: number | null
+  error?: string
+}
+
+interface ScenarioResult {
+  name: string
+  figure: string
+  unit: string
+  target: number
+  baseline: SideResult
+  ours: SideResult
+  ratio: number | null
+  verdict: 'PASS' | 'BELOW' | 'ERROR' | 'SKIPPED'
+}
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', multiple: true },
+    rounds: { type: 'string' },
+    side: { type: 'string' },
+  },
+})
+const quick = values.quick
+const rounds = values.rounds === undefined ? (quick ? 3 : 5) : Number(values.rounds)
+if (!Number.isInteger(rounds) || rounds < 1) {
+  throw new RangeError(`Cannot use --rounds "${values.rounds}": give a whole number of 1 or more`)
+}
+const names = new Set(SCENARIOS.map((s) => s.name))
+for (const only of values.only ?? []) {
+  if (!names.has(only)) {
+    throw new TypeError(`Unknown scenario "${only}": choose from ${[...names].join(', ')}`)
+  }
+}
+const side = values.side
+if (side !== undefined && side !== 'baseline' && side !== 'ours') {
+  throw new TypeError(`Cannot use --side "${side}": choose baseline or ours`)
+}
+/** `--side` runs one half only, e.g. to profile it with `node --cpu-prof`. */
+const sidesToRun: Side[] = side === undefined ? ['baseline', 'ours'] : [side]
+const selected = SCENARIOS.filter((s) => !values.only || values.only.includes(s.name))
+/** A run that takes longer than this is aborted and reported as an error. */
+const RUN_TIMEOUT_MS = quick ? 20_000 : 120_000
+
+v8.setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+function log(line: string): void {
+  process.stderr.write(line + '\n')
+}
+
+function fmt(value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return '-'
+  if (value >= 100) return Math.round(value).toLocaleString('en-US')
+  return value.toFixed(2)
+}
+
+function describe(m: Measurement): string {
+  const extra = Object.entries(m.extra ?? {})
+    .map(([k, v]) => `${k}=${fmt(v)}`)
+    .join(' ')
+  return `(${m.seconds.toFixed(2)} s${extra ? `, ${extra}` : ''})`
+}
+
+async function runOnce(scenario: Scenario, side: Side, options: RunOptions): Promise<Measurement> {
+  gc()
+  const { promise, reject } = Promise.withResolvers<never>()
+  const onAbort = (): void => reject(options.signal.reason)
+  options.signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await Promise.race([scenario[side](options), promise])
+  } finally {
+    options.signal.removeEventListener('abort', onAbort)
+  }
+}
+
+async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
+  const sides: Record<Side, SideResult> = {
+    baseline: { runs: [], median: null },
+    ours: { runs: [], median: null },
+  }
+  // An unrecorded warm-up at the quick size lets both halves reach optimised code first.
+  for (const side of sidesToRun) {
+    try {
+      await runOnce(scenario, side, { quick: true, signal: AbortSignal.timeout(RUN_TIMEOUT_MS) })
+    } catch (error) {
+      sides[side].error = message(error)
+      log(`[${scenario.name}] warm-up ${side} failed: ${message(error)}`)
+    }
+  }
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? sidesToRun : sidesToRun.toReversed()
+    for (const side of order) {
+      if (sides[side].error !== undefined) continue
+      const label = `[${scenario.name}] round ${round + 1}/${rounds} ${side.padEnd(8)}`
+      try {
+        const signal = AbortSignal.timeout(RUN_TIMEOUT_MS)
+        const m = await runOnce(scenario, side, { quick, signal })
+        sides[side].runs.push(m)
+        log(`${label} ${fmt(m.value).padStart(12)} ${scenario.unit} ${describe(m)}`)
+      } catch (error) {
+        sides[side].error = message(error)
+        log(`${label} FAILED: ${message(error)}`)
+      }
+    }
+  }
+  for (const side of Object.values(sides)) {
+    if (side.error === undefined && side.runs.length > 0) {
+      side.median = median(side.runs.map((m) => m.value))
+    }
+  }
+  const ratio =
+    sides.ours.median !== null && sides.baseline.median !== null
+      ? sides.ours.median / sides.baseline.median
+      : null
+  const failed = sides.baseline.error !== undefined || sides.ours.error !== undefined
+  const verdict =
+    ratio !== null ? (ratio >= scenario.target ? 'PASS' : 'BELOW') : failed ? 'ERROR' : 'SKIPPED'
+  const { name, figure, unit, target } = scenario
+  return { name, figure, unit, target, ...sides, ratio, verdict }
+}
+
+function message(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return `${error.name}${code ? ` [${String(code)}]` : ''}: ${error.message}`
+  }
+  return String(error)
+}
+
+function table(results: ScenarioResult[]): string {
+  const header = ['figure', 'unit', 'baseline', 'ours', 'ratio', 'target', 'result']
+  const rows = results.map((r) => [
+    r.figure,
+    r.unit,
+    fmt(r.baseline.median),
+    fmt(r.ours.median),
+    r.ratio === null ? '-' : r.ratio.toFixed(2),
+    r.target === 0 ? 'none' : `>= ${r.target}`,
+    r.target === 0 && r.verdict === 'PASS' ? 'REPORTED' : r.verdict,
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
+}
+
+function notes(results: ScenarioResult[]): string[] {
+  const out: string[] = []
+  for (const r of results) {
+    for (const side of ['baseline', 'ours'] as const) {
+      const s = r[side]
+      if (s.error !== undefined) out.push(`${r.name} ${side}: ${s.error}`)
+      const extras = new Map<string, number[]>()
+      for (const m of s.runs) {
+        for (const [k, v] of Object.entries(m.extra ?? {}))
+          extras.set(k, [...(extras.get(k) ?? []), v])
+      }
+      if (extras.size > 0) {
+        const parts = [...extras].map(([k, v]) => `${k} median ${fmt(median(v))}`)
+        out.push(`${r.name} ${side}: ${parts.join(', ')}`)
+      }
+    }
+  }
+  return out
+}
+
+const began = performance.now()
+log(
+  `sockworker bench: node ${process.version}, ${os.cpus().length} CPUs, ${rounds} rounds${quick ? ', quick' : ''}`,
+)
+const results: ScenarioResult[] = []
+for (const scenario of selected) results.push(await runScenario(scenario))
+
+const extraNotes = notes(results)
+process.stdout.write(
+  `\n${table(results)}\n${extraNotes.map((n) => `  ${n}`).join('\n')}\n` +
+    `Medians of ${rounds} rounds; ratio = ours / baseline; higher is better everywhere.\n`,
+)
+
+const out = join(import.meta.dirname, 'results')
+await mkdir(out, { recursive: true })
+const report = {
+  date: new Date().toISOString(),
+  node: process.version,
+  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model,
+  quick,
+  rounds,
+  only: values.only ?? null,
+  side: side ?? null,
+  seconds: (performance.now() - began) / 1000,
+  results,
+}
+await writeFile(join(out, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
+log(`Wrote ${join(out, 'latest.json')} in ${report.seconds.toFixed(1)} s`)
+// A run that timed out may have left a socket behind; don't wait for it.
+process.exit(results.some((r) => r.verdict === 'ERROR') ? 1 : 0)
