@@ -335,8 +335,19 @@ export class StreamTransport {
   }
 }
 
+/**
+ * "Closed" errors are made on every close that leaves a caller's writer
+ * behind, and their stack would only show our own internals, so they are
+ * made without one: capturing it costs more than the rest of the close.
+ */
 function closedError(message: string): SocketError {
-  return new SocketError('ERR_SOCKET_CLOSED', message)
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new SocketError('ERR_SOCKET_CLOSED', message)
+  } finally {
+    Error.stackTraceLimit = limit
+  }
 }
 
 /**
