@@ -2,7 +2,7 @@
  * Checks the caller's options once, up front, and fills in defaults, so that
  * the rest of the code reads plain values. Mistakes throw at once.
  */
-import type { SecureTransport, SocketOptions, TlsOptions } from './types.ts'
+import type { SecureTransport, SocketOptions, TlsOptions, TunnelVia } from './types.ts'
 
 export interface ResolvedOptions {
   secureTransport: SecureTransport
@@ -16,6 +16,7 @@ export interface ResolvedOptions {
   connectTimeout: number
   idleTimeout: number
   highWaterMark: number
+  via: TunnelVia | undefined
 }
 
 const secureTransports: readonly SecureTransport[] = ['off', 'on', 'starttls']
@@ -121,5 +122,22 @@ export function resolveOptions(options: SocketOptions = {}): ResolvedOptions {
     connectTimeout: checkDuration(options.connectTimeout, 'connectTimeout', 30_000),
     idleTimeout: checkDuration(options.idleTimeout, 'idleTimeout', 0),
     highWaterMark: checkHighWaterMark(options.highWaterMark),
+    via: checkVia(options.via),
   }
+}
+
+/** Checks a tunnel address: a WebSocket URL, and a token that can travel in a subprotocol. */
+export function checkVia(via: unknown): TunnelVia | undefined {
+  if (via === undefined) return undefined
+  if (typeof via !== 'object' || via === null || typeof (via as TunnelVia).url !== 'string') {
+    throw new TypeError('Invalid via: expected { url: "wss://tunnel.example:8443", token? }')
+  }
+  const { url, token } = via as TunnelVia
+  if (!/^wss?:\/\/[^/]/.test(url)) {
+    throw new TypeError(`Invalid via.url "${url}": expected a ws:// or wss:// address`)
+  }
+  if (token !== undefined && (typeof token !== 'string' || !/^[A-Za-z0-9._~+-]+$/.test(token))) {
+    throw new TypeError('Invalid via.token: expected letters, digits and . _ ~ + - only')
+  }
+  return token === undefined ? { url } : { url, token }
 }

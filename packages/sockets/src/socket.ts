@@ -9,6 +9,7 @@ import { abortReason, isSocketError, SocketError } from './errors.ts'
 import { type ResolvedOptions, resolveOptions } from './options.ts'
 import { type ByteChannel, platform, type TlsParams } from './platform.ts'
 import { StreamTransport, type TransportEvents } from './stream-transport.ts'
+import { openTunnel, tunnelRouteFor } from './tunnel/open.ts'
 import type {
   SecureTransport,
   SocketInfo,
@@ -263,14 +264,16 @@ export class Socket extends EventTarget {
       alpn: options.alpn,
     }
     if (this.#secureTransport === 'starttls') this.#upgradeTls = clientTls
-    const channel = platform().connectStream({
+    const request = {
       hostname,
       port,
       tls: this.#secureTransport === 'on' ? clientTls : undefined,
       noDelay: options.noDelay,
       keepAlive: options.keepAlive,
       idleTimeout: options.idleTimeout,
-    })
+    }
+    const via = options.via ?? tunnelRouteFor(hostname, port)
+    const channel = via === undefined ? platform().connectStream(request) : openTunnel(request, via)
     this.#armConnectTimeout(channel, formatAddress(hostname, port))
     return new StreamTransport(channel, this.#streamOptions(true), this.#events())
   }

@@ -54,6 +54,16 @@ export interface SocketOptions {
   idleTimeout?: number
   /** Bytes buffered in `readable` before the peer is paused. Default: `65536`. */
   highWaterMark?: number
+  /** Reach the target through a sockworker tunnel (TCP over WebSocket). Default: direct. */
+  via?: TunnelVia
+}
+
+/** A sockworker tunnel: `sockworker tunnel serve` next to the target relays the bytes. */
+export interface TunnelVia {
+  /** The tunnel's `ws://` or `wss://` address. */
+  url: string
+  /** The tunnel's shared secret. Default: none (a tunnel that asks for one refuses). */
+  token?: string
 }
 
 /** A local or remote endpoint. */

@@ -32,6 +32,7 @@ export async function dev(argv: string[]): Promise<number> {
       key: { type: 'string' },
       var: { type: 'string', multiple: true, default: [] },
       'log-level': { type: 'string', default: 'info' },
+      compatibility: { type: 'string', default: 'workerd' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -50,11 +51,15 @@ export async function dev(argv: string[]): Promise<number> {
   if (!['debug', 'info', 'warn', 'error'].includes(level)) {
     throw new UsageError(`--log-level "${level}": expected debug, info, warn or error`)
   }
+  if (values.compatibility !== 'workerd' && values.compatibility !== 'node') {
+    throw new UsageError(`--compatibility "${values.compatibility}": expected workerd or node`)
+  }
   const log: LogConfig = { format: 'pretty', level: level as LogConfig['level'] }
   const worker: WorkerConfig = {
     name: basename(file, extname(file)),
     script: file,
     replicas: 1,
+    compatibility: values.compatibility === 'node' ? 'node' : 'workerd',
     vars: parseVars(values.var),
     secrets: {},
     limits: devLimits,

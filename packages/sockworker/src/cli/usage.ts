@@ -22,6 +22,7 @@ Listeners (each may be repeated; host defaults to 127.0.0.1, port 0 picks a free
 Worker:
   --var KEY=VALUE              put KEY in env (repeatable)
   --log-level LEVEL            debug, info, warn or error (default info)
+  --compatibility MODE         workerd (default: drivers take their Workers path) or node
 
 Prints "ready <type> <host>:<port>" for each listener, reloads when a file
 next to the worker changes, and keeps the last good version serving when a

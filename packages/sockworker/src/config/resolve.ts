@@ -27,6 +27,7 @@ function resolveWorker(worker: CheckedWorker): WorkerConfig {
     name: worker.name,
     script: worker.script,
     replicas: worker.replicas,
+    compatibility: worker.compatibility,
     vars: { ...worker.vars },
     secrets: Object.fromEntries(
       Object.entries(worker.secrets).map(([name, ref]) => [

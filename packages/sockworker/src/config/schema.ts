@@ -89,6 +89,7 @@ function workerSchema(options: SchemaOptions, bindings: Bindings) {
     name,
     script: scriptFile(options.dir),
     replicas: withDefault(integer(1, 256), () => 1),
+    compatibility: withDefault(oneOf(['workerd', 'node'] as const), () => 'workerd' as const),
     vars: withDefault(record(varValue(), envKeys), () => ({})),
     secrets: withDefault(record(secretSource(options), envKeys), () => ({})),
     limits: object({

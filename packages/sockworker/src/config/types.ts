@@ -28,6 +28,13 @@ export interface WorkerConfig {
   script: string
   /** Processes to run, 1 to 256; default 1. */
   replicas: number
+  /**
+   * `workerd` (default): the worker sees `navigator.userAgent` as
+   * "Cloudflare-Workers", as in workerd, so drivers with a Workers build
+   * (pg's pg-cloudflare path) take it, over our sockets. `node`: the worker
+   * sees Node's own user agent, and such drivers take their Node.js path.
+   */
+  compatibility: 'workerd' | 'node'
   /** Plain values for `env`; numbers and booleans become strings. */
   vars: Record<string, string>
   /** Resolved secret values for `env` (from environment variables or files). */

@@ -5,7 +5,15 @@
 import { connect, Socket, SocketError } from '@sockworker/sockets'
 import { type Listener, workerEvents } from './events.ts'
 
-export function installGlobals(): void {
+export function installGlobals(compatibility: 'workerd' | 'node'): void {
+  if (compatibility === 'workerd') {
+    // What workerd reports, and what drivers test to pick their Workers build
+    // (pg takes pg-cloudflare, over cloudflare:sockets, over our sockets).
+    Object.defineProperty(navigator, 'userAgent', {
+      value: 'Cloudflare-Workers',
+      configurable: true,
+    })
+  }
   Object.assign(globalThis, {
     connect,
     Socket,

@@ -66,7 +66,7 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
     },
   })
   installModuleHooks()
-  installGlobals()
+  installGlobals(worker.compatibility)
   const loaded = await loadWorker(worker.script)
   if (!loaded.ok) {
     await sendNow({ type: 'load-error', message: loaded.error })
