@@ -23,9 +23,9 @@ import type { Measurement, RunOptions, Scenario } from './common.ts'
 import { median } from './common.ts'
 import * as connections from './connections.ts'
 import * as pingPong from './ping-pong.ts'
+import { runtimeScenarios } from './runtime/scenarios.ts'
 import * as tcpThroughput from './tcp-throughput.ts'
 import * as udp from './udp.ts'
-import { runtimeScenarios } from './runtime/scenarios.ts'
 
 /** The socket API against raw node:net/node:dgram (issue 2), then the runtime against a hand-written server (issue 3). */
 const SCENARIOS: Scenario[] = [tcpThroughput, pingPong, connections, udp, ...runtimeScenarios]
