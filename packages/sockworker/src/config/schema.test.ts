@@ -50,6 +50,7 @@ describe('defaults', () => {
       name: 'echo',
       script: join(dir, 'echo', 'worker.ts'),
       replicas: 1,
+      compatibility: 'workerd',
       vars: {},
       secrets: {},
       limits: {
@@ -161,7 +162,7 @@ describe('messages', () => {
     assert.deepEqual(await issues(toml), [
       'lgo: unknown key; did you mean "log"?',
       'workers[0].replica: unknown key; did you mean "replicas"?',
-      'workers[0].foo: unknown key; allowed keys are "name", "script", "replicas", "vars", "secrets", "limits", "egress", "listeners"',
+      'workers[0].foo: unknown key; allowed keys are "name", "script", "replicas", "compatibility", "vars", "secrets", "limits", "egress", "listeners"',
     ])
   })
 
