@@ -3,7 +3,9 @@
  * listeners are, plus a `socket` event. The kind of listener (a stream server
  * or a UDP flow table) is behind a small `Acceptor` interface.
  */
+
 import { abortReason } from './errors.ts'
+import { noop } from './noop.ts'
 import type { Socket } from './socket.ts'
 import type { ListenerInfo } from './types.ts'
 
@@ -45,8 +47,8 @@ export class SocketListener extends EventTarget implements AsyncIterable<Socket>
   constructor(maxQueued: number) {
     super()
     this.#maxQueued = maxQueued
-    this.#opened.promise.catch(() => {})
-    this.#closed.promise.catch(() => {})
+    this.#opened.promise.catch(noop)
+    this.#closed.promise.catch(noop)
   }
 
   /** Resolves with the bound address once the listener accepts connections. */
@@ -76,7 +78,7 @@ export class SocketListener extends EventTarget implements AsyncIterable<Socket>
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.close().catch(() => {})
+    await this.close().catch(noop)
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Socket> {

@@ -3,9 +3,11 @@
  * proposal and of `cloudflare:sockets`. The socket owns the lifecycle
  * (`opened`, `closed`, `signal`, events); a transport owns the streams.
  */
+
 import { checkHostname, checkPort, formatAddress } from './address.ts'
 import type { DatagramTransport } from './datagram-transport.ts'
 import { abortReason, isSocketError, SocketError } from './errors.ts'
+import { noop } from './noop.ts'
 import { type ResolvedOptions, resolveOptions } from './options.ts'
 import { type ByteChannel, platform, type TlsParams } from './platform.ts'
 import { StreamTransport, type TransportEvents } from './stream-transport.ts'
@@ -101,12 +103,13 @@ export class Socket extends EventTarget {
     this.#type = attachment?.type ?? checkType(init.type, init.secureTransport)
     this.#options = resolveOptions(init)
     this.#secureTransport = this.#type === 'tls' ? 'on' : this.#options.secureTransport
-    this.#opened.promise.catch(() => {})
-    this.#closed.promise.catch(() => {})
+    this.#opened.promise.catch(noop)
+    this.#closed.promise.catch(noop)
     if (attachment instanceof Attachment) {
       this.#upgradeTls = attachment.upgradeTls
-      this.#transport = attachment.open(this.#events(), this.#options)
-      if (!attachment.connecting) this.#events().open()
+      const events = this.#events()
+      this.#transport = attachment.open(events, this.#options)
+      if (!attachment.connecting) events.open()
     } else {
       this.#transport = this.#connect(init)
     }
@@ -235,7 +238,7 @@ export class Socket extends EventTarget {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.close().catch(() => {})
+    await this.close().catch(noop)
   }
 
   #connect(init: SocketInit): Transport {

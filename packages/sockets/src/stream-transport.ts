@@ -7,8 +7,10 @@
  * The channel can be swapped for its TLS successor (`update()`), and the
  * streams carry on over it: that is what an in-place upgrade means.
  */
+
 import { nextTurn, ownedBytes, toBytes } from './bytes.ts'
 import { SocketError } from './errors.ts'
+import { noop } from './noop.ts'
 import type { ByteChannel, ChannelInfo, TlsParams } from './platform.ts'
 import type { SocketStats } from './types.ts'
 
@@ -58,7 +60,7 @@ export class StreamTransport {
     this.#channel = channel
     this.#options = options
     this.#events = events
-    this.#open.promise.catch(() => {})
+    this.#open.promise.catch(noop)
     if (!options.connecting) {
       this.#openSettled = true
       this.#open.resolve()
@@ -249,7 +251,7 @@ export class StreamTransport {
       await nextTurn()
       const inflight = this.#inflight
       if (inflight === undefined) return
-      await inflight.catch(() => {})
+      await inflight.catch(noop)
     }
   }
 
@@ -285,7 +287,7 @@ export class StreamTransport {
   async #endWritable(message: string): Promise<void> {
     const writable = this.#writable
     if (writable !== undefined && !writable.locked && !this.#writeDone) {
-      await writable.close().catch(() => {})
+      await writable.close().catch(noop)
     }
     await this.#flushWrites()
     if (this.#writeDone) return

@@ -35,20 +35,57 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions, base: LogFields = {}): Logger {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`))
-  const emit = (level: LogLevel, message: string, fields?: LogFields) => {
-    if (rank[level] < rank[options.level]) return
-    const all = { ...base, ...fields }
-    write(
-      options.format === 'json' ? jsonLine(level, message, all) : prettyLine(level, message, all),
-    )
+  return new FieldLogger({ format: options.format, threshold: rank[options.level], write }, base)
+}
+
+interface Sink {
+  format: LogFormat
+  threshold: number
+  write: (line: string) => void
+}
+
+/**
+ * A class, not a bag of closures: a replica makes a child logger for every
+ * connection, and methods on the prototype cost nothing per child.
+ */
+class FieldLogger implements Logger {
+  readonly #sink: Sink
+  readonly #base: LogFields
+
+  constructor(sink: Sink, base: LogFields) {
+    this.#sink = sink
+    this.#base = base
   }
-  return {
-    debug: (message, fields) => emit('debug', message, fields),
-    info: (message, fields) => emit('info', message, fields),
-    warn: (message, fields) => emit('warn', message, fields),
-    error: (message, fields) => emit('error', message, fields),
-    child: (fields) => createLogger({ ...options, write }, { ...base, ...fields }),
-    enabled: (level) => rank[level] >= rank[options.level],
+
+  debug(message: string, fields?: LogFields): void {
+    this.#emit('debug', message, fields)
+  }
+
+  info(message: string, fields?: LogFields): void {
+    this.#emit('info', message, fields)
+  }
+
+  warn(message: string, fields?: LogFields): void {
+    this.#emit('warn', message, fields)
+  }
+
+  error(message: string, fields?: LogFields): void {
+    this.#emit('error', message, fields)
+  }
+
+  child(fields: LogFields): Logger {
+    return new FieldLogger(this.#sink, { ...this.#base, ...fields })
+  }
+
+  enabled(level: LogLevel): boolean {
+    return rank[level] >= this.#sink.threshold
+  }
+
+  #emit(level: LogLevel, message: string, fields: LogFields | undefined): void {
+    const sink = this.#sink
+    if (rank[level] < sink.threshold) return
+    const all = { ...this.#base, ...fields }
+    sink.write(sink.format === 'json' ? jsonLine(level, message, all) : prettyLine(level, message, all))
   }
 }
 

@@ -21,20 +21,22 @@ export interface ContextControl {
  * await settled()
  */
 export function createContext(signal: AbortSignal): ContextControl {
-  const pending = new Set<Promise<unknown>>()
+  // Most handlers never call waitUntil(): the set is made on first use.
+  let pending: Set<Promise<unknown>> | undefined
   const ctx: WorkerContext = {
     waitUntil(promise) {
       if (!(promise instanceof Promise)) {
         throw new TypeError('ctx.waitUntil() takes a promise')
       }
       const tracked = promise.catch(() => {})
-      pending.add(tracked)
-      tracked.then(() => pending.delete(tracked))
+      const set = (pending ??= new Set())
+      set.add(tracked)
+      tracked.then(() => set.delete(tracked))
     },
     signal,
   }
   const settled = async () => {
-    while (pending.size > 0) await Promise.all(pending)
+    while (pending !== undefined && pending.size > 0) await Promise.all(pending)
   }
   return { ctx, settled }
 }
