@@ -3,42 +3,12 @@
  * certificates, and addresses bound twice anywhere in the file.
  */
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { parseConfig } from './load.ts'
-import type { LoadOptions, ResolvedConfig } from './types.ts'
+import { describe, it } from 'node:test'
+import { useTestProject, worker } from './test-project.ts'
 
-let dir: string
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sockworker-listener-'))
-  await mkdir(join(dir, 'echo'))
-  await writeFile(join(dir, 'echo', 'worker.ts'), 'export default {}\n')
-  await writeFile(join(dir, 'token.txt'), 's3cret\n')
-})
-after(() => rm(dir, { recursive: true, force: true }))
-
-/** One worker with a TCP listener; `extra` is appended inside [[workers]]. */
-function worker(name: string, address: string, extra = '') {
-  return `[[workers]]\nname = "${name}"\nscript = "echo/worker.ts"\n${extra}\n[[workers.listeners]]\ntype = "tcp"\naddress = "${address}"\n`
-}
-
-async function valid(toml: string, options: LoadOptions = {}): Promise<ResolvedConfig> {
-  const result = await parseConfig(toml, join(dir, 'sockworker.toml'), options)
-  if (!result.ok) assert.fail(result.errors.map((e) => `${e.path}: ${e.message}`).join('\n'))
-  return result.config
-}
-
-/** The issues as `path: message` lines. */
-async function issues(toml: string, options: LoadOptions = {}): Promise<string[]> {
-  const result = await parseConfig(toml, join(dir, 'sockworker.toml'), options)
-  assert.equal(result.ok, false, 'expected the config to be rejected')
-  if (result.ok) return []
-  for (const error of result.errors) assert.equal(error.file, join(dir, 'sockworker.toml'))
-  return result.errors.map((e) => `${e.path}: ${e.message}`)
-}
+const project = useTestProject('listener')
+const { valid, issues } = project
 
 describe('listeners', () => {
   it('rejects keys that the listener type does not take', async () => {

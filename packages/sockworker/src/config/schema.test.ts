@@ -2,43 +2,15 @@
  * The schema of sockworker.toml: defaults, and one test per kind of
  * message. Each test writes its config as TOML text, as a user would.
  */
+
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { parseConfig } from './load.ts'
-import type { LoadOptions, ResolvedConfig } from './types.ts'
+import { describe, it } from 'node:test'
+import { useTestProject, worker } from './test-project.ts'
 
-let dir: string
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sockworker-schema-'))
-  await mkdir(join(dir, 'echo'))
-  await writeFile(join(dir, 'echo', 'worker.ts'), 'export default {}\n')
-  await writeFile(join(dir, 'token.txt'), 's3cret\n')
-})
-after(() => rm(dir, { recursive: true, force: true }))
-
-/** One worker with a TCP listener; `extra` is appended inside [[workers]]. */
-function worker(name: string, address: string, extra = '') {
-  return `[[workers]]\nname = "${name}"\nscript = "echo/worker.ts"\n${extra}\n[[workers.listeners]]\ntype = "tcp"\naddress = "${address}"\n`
-}
-
-async function valid(toml: string, options: LoadOptions = {}): Promise<ResolvedConfig> {
-  const result = await parseConfig(toml, join(dir, 'sockworker.toml'), options)
-  if (!result.ok) assert.fail(result.errors.map((e) => `${e.path}: ${e.message}`).join('\n'))
-  return result.config
-}
-
-/** The issues as `path: message` lines. */
-async function issues(toml: string, options: LoadOptions = {}): Promise<string[]> {
-  const result = await parseConfig(toml, join(dir, 'sockworker.toml'), options)
-  assert.equal(result.ok, false, 'expected the config to be rejected')
-  if (result.ok) return []
-  for (const error of result.errors) assert.equal(error.file, join(dir, 'sockworker.toml'))
-  return result.errors.map((e) => `${e.path}: ${e.message}`)
-}
+const project = useTestProject('schema')
+const { valid, issues } = project
 
 describe('defaults', () => {
   it('fills in everything left out', async () => {
@@ -48,7 +20,7 @@ describe('defaults', () => {
     const [w] = config.workers
     assert.deepEqual(w, {
       name: 'echo',
-      script: join(dir, 'echo', 'worker.ts'),
+      script: join(project.dir, 'echo', 'worker.ts'),
       replicas: 1,
       compatibility: 'workerd',
       vars: {},
@@ -207,11 +179,11 @@ describe('messages', () => {
       worker('a', '7000').replace('echo/worker.ts', 'worker.py') +
       worker('b', '7001').replace('echo/worker.ts', 'missing.ts') +
       worker('c', '7002').replace('echo/worker.ts', 'echo.mjs')
-    await mkdir(join(dir, 'echo.mjs'), { recursive: true })
+    await mkdir(join(project.dir, 'echo.mjs'), { recursive: true })
     assert.deepEqual(await issues(toml), [
       'workers[0].script: "worker.py" is not a path to a .ts, .mts, .js or .mjs file',
-      `workers[1].script: cannot find "missing.ts" (${join(dir, 'missing.ts')}): no such file (ENOENT)`,
-      `workers[2].script: "echo.mjs" (${join(dir, 'echo.mjs')}) is not a file`,
+      `workers[1].script: cannot find "missing.ts" (${join(project.dir, 'missing.ts')}): no such file (ENOENT)`,
+      `workers[2].script: "echo.mjs" (${join(project.dir, 'echo.mjs')}) is not a file`,
     ])
   })
 

@@ -6,6 +6,7 @@
  */
 import type { ParseResult, ProxyHeader } from './proxy-protocol.ts'
 import { checkPort, formatIPv6, parseIPv4, parseIPv6 } from './proxy-protocol-address.ts'
+import { done, hex, invalid } from './proxy-protocol-result.ts'
 
 /** "PROXY", which identifies a v1 header. */
 export const V1_SIGNATURE = Uint8Array.of(0x50, 0x52, 0x4f, 0x58, 0x59)
@@ -158,16 +159,4 @@ function encodeAddress(text: string | undefined, family: 'IPv4' | 'IPv6', what: 
 
 function ascii(text: string): Uint8Array {
   return Uint8Array.from(text, (char) => char.charCodeAt(0))
-}
-
-function hex(byte: number): string {
-  return byte.toString(16).padStart(2, '0')
-}
-
-function done(header: ProxyHeader, consumed: number): ParseResult {
-  return { status: 'done', header, consumed }
-}
-
-function invalid(reason: string): ParseResult {
-  return { status: 'invalid', reason }
 }

@@ -13,6 +13,7 @@ import {
   parseIPv4,
   parseIPv6,
 } from './proxy-protocol-address.ts'
+import { done, hex, invalid } from './proxy-protocol-result.ts'
 import { crc32c, parseTlvs, TLV_CRC32C, type TlvBlock, writeTlvs } from './proxy-protocol-tlv.ts'
 
 /** `\r\n\r\n\0\r\nQUIT\n`, which identifies a v2 header. */
@@ -223,16 +224,4 @@ function toBytes(text: string | undefined, v4: boolean, what: string): Uint8Arra
 
 function publicTlvs(tlvs: TlvBlock): NonNullable<ProxyHeader['tlvs']> {
   return tlvs.map(({ type, value }) => ({ type, value }))
-}
-
-function hex(byte: number): string {
-  return byte.toString(16).padStart(2, '0')
-}
-
-function done(header: ProxyHeader, consumed: number): ParseResult {
-  return { status: 'done', header, consumed }
-}
-
-function invalid(reason: string): ParseResult {
-  return { status: 'invalid', reason }
 }
