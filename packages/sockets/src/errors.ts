@@ -53,3 +53,18 @@ export function isSocketError(value: unknown): value is SocketError {
 export function abortReason(reason: unknown, what: string): unknown {
   return reason === undefined ? new DOMException(`The ${what} was aborted`, 'AbortError') : reason
 }
+
+/**
+ * "Closed" errors are made on every close that leaves a caller's writer
+ * behind, and their stack would only show our own internals, so they are
+ * made without one: capturing it costs more than the rest of the close.
+ */
+export function closedError(message: string): SocketError {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new SocketError('ERR_SOCKET_CLOSED', message)
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}

@@ -2,10 +2,11 @@
  * `listen()`: TCP and TLS servers, and UDP listeners that hand out flows.
  */
 import { checkHostname, checkPort } from './address.ts'
+import { streamAttachment } from './attachment.ts'
 import { SocketListener } from './listener.ts'
 import { checkAlpn, checkDuration, checkHighWaterMark, checkSignal, checkTls } from './options.ts'
 import { platform, type TlsParams } from './platform.ts'
-import { Socket, streamAttachment } from './socket.ts'
+import { Socket } from './socket.ts'
 import type { ListenOptions } from './types.ts'
 import { UdpFlows } from './udp-flows.ts'
 

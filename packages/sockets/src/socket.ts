@@ -5,11 +5,12 @@
  */
 
 import { checkHostname, checkPort, formatAddress } from './address.ts'
-import type { DatagramTransport } from './datagram-transport.ts'
+import { Attachment, streamAttachment, type Transport } from './attachment.ts'
 import { abortReason, isSocketError, SocketError } from './errors.ts'
 import { noop } from './noop.ts'
 import { type ResolvedOptions, resolveOptions } from './options.ts'
 import { type ByteChannel, platform, type TlsParams } from './platform.ts'
+import { checkType, closedReason, SocketErrorEvent } from './socket-parts.ts'
 import { StreamTransport, type TransportEvents } from './stream-transport.ts'
 import { openTunnel, tunnelRouteFor } from './tunnel/open.ts'
 import type {
@@ -22,45 +23,6 @@ import type {
   TlsOptions,
 } from './types.ts'
 import { openDatagramSocket } from './udp-socket.ts'
-
-type Transport = StreamTransport | DatagramTransport
-
-/**
- * How the core hands a socket an existing connection: an accepted one, a UDP
- * flow, or the TLS successor of `startTls()`. Only this package makes them.
- */
-export class Attachment {
-  readonly type: SocketType
-  readonly open: (events: TransportEvents, options: ResolvedOptions) => Transport
-  /** False when the connection is already open, as an accepted one is. */
-  readonly connecting: boolean
-  /** What `startTls()` on this socket uses, if it may upgrade. */
-  readonly upgradeTls: TlsParams | undefined
-
-  constructor(
-    type: SocketType,
-    open: (events: TransportEvents, options: ResolvedOptions) => Transport,
-    connecting: boolean,
-    upgradeTls?: TlsParams,
-  ) {
-    this.type = type
-    this.open = open
-    this.connecting = connecting
-    this.upgradeTls = upgradeTls
-  }
-}
-
-/** An attachment for a TCP or TLS channel. */
-export function streamAttachment(
-  type: 'tcp' | 'tls',
-  channel: ByteChannel,
-  connecting: boolean,
-  upgradeTls?: TlsParams,
-): Attachment {
-  const open = (events: TransportEvents, { allowHalfOpen, highWaterMark }: ResolvedOptions) =>
-    new StreamTransport(channel, { allowHalfOpen, highWaterMark, connecting }, events)
-  return new Attachment(type, open, connecting, upgradeTls)
-}
 
 const defaultUdpHighWaterMark = 1 << 20
 
@@ -328,7 +290,7 @@ export class Socket extends EventTarget {
       this.#closed.resolve()
     } else {
       this.#closed.reject(error)
-      if (isSocketError(error)) this.dispatchEvent(new ErrorEvent(error))
+      if (isSocketError(error)) this.dispatchEvent(new SocketErrorEvent(error))
     }
     this.#lifetime?.abort(error ?? closedReason())
     this.dispatchEvent(new Event('close'))
@@ -372,33 +334,4 @@ export class Socket extends EventTarget {
       alpn: options.alpn ?? base.alpn,
     }
   }
-}
-
-/** Dispatched as `error` with the `SocketError` that closed the socket. */
-class ErrorEvent extends Event {
-  readonly error: SocketError
-  constructor(error: SocketError) {
-    super('error')
-    this.error = error
-  }
-}
-
-function closedReason(): DOMException {
-  return new DOMException('The socket is closed', 'AbortError')
-}
-
-function checkType(type: unknown, secureTransport: unknown): SocketType {
-  if (type === undefined) return secureTransport === 'on' ? 'tls' : 'tcp'
-  if (type !== 'tcp' && type !== 'tls' && type !== 'udp' && type !== 'quic') {
-    throw new TypeError(
-      `Invalid socket type "${String(type)}": expected "tcp", "tls", "udp" or "quic"`,
-    )
-  }
-  const tlsFromStart = secureTransport === 'on'
-  if ((type === 'tls') !== tlsFromStart && secureTransport !== undefined && type !== 'udp') {
-    throw new TypeError(
-      `Conflicting type "${type}" and secureTransport "${String(secureTransport)}": give one of them`,
-    )
-  }
-  return type
 }

@@ -9,10 +9,11 @@
  */
 
 import { nextTurn, ownedBytes, toBytes } from './bytes.ts'
-import { SocketError } from './errors.ts'
+import { closedError, SocketError } from './errors.ts'
 import { noop } from './noop.ts'
 import type { ByteChannel, ChannelInfo, TlsParams } from './platform.ts'
 import type { SocketStats } from './types.ts'
+import { gateReadyOnOpen } from './writer-ready.ts'
 
 export interface TransportEvents {
   open(): void
@@ -335,49 +336,4 @@ export class StreamTransport {
     this.#finished = true
     this.#events.close(error)
   }
-}
-
-/**
- * "Closed" errors are made on every close that leaves a caller's writer
- * behind, and their stack would only show our own internals, so they are
- * made without one: capturing it costs more than the rest of the close.
- */
-function closedError(message: string): SocketError {
-  const limit = Error.stackTraceLimit
-  Error.stackTraceLimit = 0
-  try {
-    return new SocketError('ERR_SOCKET_CLOSED', message)
-  } finally {
-    Error.stackTraceLimit = limit
-  }
-}
-
-/**
- * Drivers written for `cloudflare:sockets` (pg-cloudflare among them) take
- * `writer.ready` to mean "connected". A standard writable resolves `ready` at
- * once, so writers of this stream see a `ready` that first waits for the
- * connection.
- */
-function gateReadyOnOpen(writable: WritableStream, open: Promise<void>): void {
-  let connected = false
-  open.then(
-    () => (connected = true),
-    () => {},
-  )
-  const getWriter = writable.getWriter.bind(writable)
-  Object.defineProperty(writable, 'getWriter', {
-    value: () => {
-      const writer = getWriter()
-      if (connected) return writer
-      const nativeReady = Object.getOwnPropertyDescriptor(
-        Object.getPrototypeOf(writer) as object,
-        'ready',
-      )?.get
-      Object.defineProperty(writer, 'ready', {
-        get: () =>
-          connected ? nativeReady?.call(writer) : open.then(() => nativeReady?.call(writer)),
-      })
-      return writer
-    },
-  })
 }

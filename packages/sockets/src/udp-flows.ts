@@ -4,9 +4,10 @@
  * idle for `idleTimeout`. Each flow is a `Socket` whose writes go back to
  * that peer from the listener's own port.
  */
+
+import { Attachment } from './attachment.ts'
 import { DatagramTransport } from './datagram-transport.ts'
 import type { DatagramChannel } from './platform.ts'
-import { Attachment } from './socket.ts'
 
 interface Flow {
   transport: DatagramTransport

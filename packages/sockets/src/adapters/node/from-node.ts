@@ -7,8 +7,9 @@
 import type { Socket as NetSocket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import { formatAddress } from '../../address.ts'
+import { streamAttachment } from '../../attachment.ts'
 import type { ByteChannel } from '../../platform.ts'
-import { Socket, streamAttachment } from '../../socket.ts'
+import { Socket } from '../../socket.ts'
 import type { TlsOptions } from '../../types.ts'
 import { NodeByteChannel } from './byte-channel.ts'
 
