@@ -1,0 +1,58 @@
+/**
+ * `npm start` serves examples/sockworker.toml. This test runs that same
+ * config (its ports moved to free ones, its scripts made absolute) and
+ * talks to every example with a real client, so the README's commands stay
+ * true.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { exchange, readyListeners, startCli, tempProject } from './cli.ts'
+
+const examples = join(import.meta.dirname, '..', '..', 'examples')
+
+test('the examples npm start serves answer real clients', { timeout: 60_000 }, async () => {
+  const original = await readFile(join(examples, 'sockworker.toml'), 'utf8')
+  const config = original
+    .replace(/(address|listen) = "([\d.]+):\d+"/g, '$1 = "$2:0"')
+    .replace(
+      /script = "([^"]+)"/g,
+      (_, script: string) => `script = ${JSON.stringify(join(examples, script))}`,
+    )
+  assert.notEqual(config, original, 'the config should have fixed ports to move')
+  await using project = await tempProject({ 'sockworker.toml': config })
+  await using cli = startCli(['serve', '--config', project.path('sockworker.toml')])
+  const [tcp, udp, http] = await readyListeners(cli, 3)
+  assert.deepEqual([tcp?.type, udp?.type, http?.type], ['tcp', 'udp', 'http'])
+
+  // echo over TCP (a line client) and over UDP (socat, as the README shows)
+  const line = 'hello over tcp\n'
+  assert.equal(await exchange(tcp!.port, line, { until: (got) => got === line }), line)
+  const udpReply = await new Promise<string>((resolve, reject) => {
+    const child = execFile(
+      'socat',
+      ['-t2', '-', `UDP:127.0.0.1:${udp!.port}`],
+      { timeout: 10_000 },
+      (error, out) => (error ? reject(error) : resolve(out)),
+    )
+    child.stdin?.end('hello over udp\n')
+  })
+  assert.equal(udpReply, 'hello over udp\n')
+
+  // hello-http, with the greeting from the config's vars
+  const response = await fetch(`http://127.0.0.1:${http!.port}/some/path`)
+  assert.equal(response.status, 200)
+  assert.deepEqual(await response.json(), { hello: 'hello from sockworker', path: '/some/path' })
+
+  // metrics: the echo worker's connections are counted
+  const [, metricsUrl] = await cli.waitFor(/ready[^\n]*metrics (http:\/\/[^\s"]+)/)
+  let metrics = ''
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+    metrics = await (await fetch(metricsUrl!)).text()
+    if (/sockworker_connections_total\{worker="echo"\} [2-9]/.test(metrics)) break
+    await new Promise((resolve) => setTimeout(resolve, 100)) // replicas report once a second
+  }
+  assert.match(metrics, /sockworker_connections_total\{worker="echo"\} [2-9]/)
+})
