@@ -10,7 +10,7 @@ import { abortReason, isSocketError, SocketError } from './errors.ts'
 import { noop } from './noop.ts'
 import { type ResolvedOptions, resolveOptions } from './options.ts'
 import { type ByteChannel, platform, type TlsParams } from './platform.ts'
-import { checkType, closedReason, SocketErrorEvent } from './socket-parts.ts'
+import { checkType, closedReason, fromStartTlsOptions, SocketErrorEvent } from './socket-parts.ts'
 import { StreamTransport, type TransportEvents } from './stream-transport.ts'
 import { openTunnel, tunnelRouteFor } from './tunnel/open.ts'
 import type {
@@ -20,6 +20,7 @@ import type {
   SocketStats,
   SocketType,
   SocketUpdate,
+  StartTlsOptions,
   TlsOptions,
 } from './types.ts'
 import { openDatagramSocket } from './udp-socket.ts'
@@ -160,8 +161,8 @@ export class Socket extends EventTarget {
    * `secureTransport: 'starttls'` and on a socket accepted by a listener that
    * has `tls` material.
    */
-  startTls(options: { tls?: TlsOptions; sni?: string; alpn?: string[] } = {}): Socket {
-    const params = this.#tlsParams('startTls()', options)
+  startTls(options: StartTlsOptions = {}): Socket {
+    const params = this.#tlsParams('startTls()', fromStartTlsOptions(options))
     const transport = this.#streamTransport('startTls()')
     this.#upgraded = true
     const channel = transport.detachForTls(params)

@@ -82,6 +82,29 @@ export interface SocketInit extends SocketOptions {
   local?: Partial<Endpoint>
 }
 
+/**
+ * What `startTls()` takes. Our own form is `{ tls, sni, alpn }`. Two others
+ * are accepted because code written for `cloudflare:sockets` passes them:
+ * workerd's `expectedServerHostname`, and the Node-style TLS options that
+ * pg-cloudflare hands on from its `ssl` setting (`ca`, `cert`, `key`,
+ * `servername`, `rejectUnauthorized`).
+ */
+export interface StartTlsOptions {
+  tls?: TlsOptions
+  sni?: string
+  alpn?: string[]
+  /** workerd: the host name to verify. */
+  expectedServerHostname?: string
+  /** Node style: as `tls.ca`. */
+  ca?: TlsOptions['ca']
+  cert?: TlsOptions['cert']
+  key?: TlsOptions['key']
+  /** Node style: as `sni`. */
+  servername?: string
+  /** Node style: `false` is `tls.verify: false`. */
+  rejectUnauthorized?: boolean
+}
+
 /** Fields `update()` may change on an open socket. */
 export interface SocketUpdate {
   /** `'tls'` upgrades a TCP socket in place. */

@@ -64,6 +64,7 @@ export async function dev(argv: string[]): Promise<number> {
     secrets: {},
     limits: devLimits,
     egress: { allow: ['any'], deny: [] },
+    tunnels: [],
     listeners: listenersFromFlags(
       { ...values, cert: values.cert, key: values.key },
       devLimits.idleTimeoutMs,

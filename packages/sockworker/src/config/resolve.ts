@@ -43,6 +43,11 @@ function resolveWorker(worker: CheckedWorker): WorkerConfig {
       drainTimeoutMs: limits.drain_timeout_ms,
     },
     egress: { allow: worker.egress.allow, deny: worker.egress.deny },
+    tunnels: worker.tunnels.map(({ target, url, token_file }) =>
+      token_file === undefined
+        ? { target, url }
+        : { target, url, token: trimFinalNewline(token_file.text) },
+    ),
     listeners: worker.listeners.map((listener) => resolveListener(listener, idleTimeoutMs)),
   }
 }

@@ -23,6 +23,7 @@ describe('defaults', () => {
       script: join(project.dir, 'echo', 'worker.ts'),
       replicas: 1,
       compatibility: 'workerd',
+      tunnels: [],
       vars: {},
       secrets: {},
       limits: {
@@ -134,7 +135,7 @@ describe('messages', () => {
     assert.deepEqual(await issues(toml), [
       'lgo: unknown key; did you mean "log"?',
       'workers[0].replica: unknown key; did you mean "replicas"?',
-      'workers[0].foo: unknown key; allowed keys are "name", "script", "replicas", "compatibility", "vars", "secrets", "limits", "egress", "listeners"',
+      'workers[0].foo: unknown key; allowed keys are "name", "script", "replicas", "compatibility", "vars", "secrets", "limits", "egress", "tunnels", "listeners"',
     ])
   })
 
@@ -240,5 +241,37 @@ describe('vars, secrets and egress', () => {
       'workers[0].egress.allow[1]: "nope" is not a rule',
       'workers[0].egress.deny: 3 is not an array of an egress rule (a non-empty string)',
     ])
+  })
+})
+
+describe('tunnels', () => {
+  it('resolves each tunnel, with its token read from a file', async () => {
+    const toml = worker(
+      'echo',
+      '7000',
+      '[[workers.tunnels]]\ntarget = "db.internal:5432"\nurl = "wss://tunnel.example:8443"\ntoken_file = "token.txt"\n' +
+        '[[workers.tunnels]]\ntarget = "cache:6379"\nurl = "ws://127.0.0.1:9000"',
+    )
+    const config = await valid(toml)
+    assert.deepEqual(config.workers[0]?.tunnels, [
+      { target: 'db.internal:5432', url: 'wss://tunnel.example:8443', token: 's3cret' },
+      { target: 'cache:6379', url: 'ws://127.0.0.1:9000' },
+    ])
+  })
+
+  it('says what a target, a URL and a token file must be', async () => {
+    const toml = worker(
+      'echo',
+      '7000',
+      '[[workers.tunnels]]\ntarget = "db.internal"\nurl = "https://tunnel.example"\ntoken_file = "missing.txt"',
+    )
+    const found = await issues(toml)
+    assert.equal(found.length, 3)
+    assert.match(found[0] ?? '', /^workers\[0\]\.tunnels\[0\]\.target: .*"host:port"/)
+    assert.match(found[1] ?? '', /^workers\[0\]\.tunnels\[0\]\.url: .*ws:\/\/ or wss:\/\//)
+    assert.match(
+      found[2] ?? '',
+      /^workers\[0\]\.tunnels\[0\]\.token_file: cannot read "missing.txt"/,
+    )
   })
 })

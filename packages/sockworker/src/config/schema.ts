@@ -8,7 +8,7 @@
  */
 import { listenAddress } from './address.ts'
 import { array, object, record } from './containers.ts'
-import { readFileRef, scriptFile, type TextRef } from './files.ts'
+import { readFileRef, scriptFile, type TextRef, textFile } from './files.ts'
 import { Bindings, listenerSchema, MAX_TIMER_MS } from './listener.ts'
 import type { LoadOptions } from './types.ts'
 import {
@@ -100,6 +100,7 @@ function workerSchema(options: SchemaOptions, bindings: Bindings) {
       drain_timeout_ms: withDefault(integer(0, MAX_TIMER_MS), () => 30_000),
     }),
     egress: egressSchema(options),
+    tunnels: withDefault(array(tunnelSchema(options.dir)), () => []),
     listeners: array(listenerSchema(options.dir, bindings), {
       nonEmpty: true,
       expected: 'one or more [[workers.listeners]] tables',
@@ -171,5 +172,22 @@ function egressSchema(options: SchemaOptions) {
   return object({
     allow: withDefault(array(rule), () => [...defaults.allow]),
     deny: withDefault(array(rule), () => [...defaults.deny]),
+  })
+}
+
+/**
+ * `[[workers.tunnels]]`: connections this worker makes to `target` go
+ * through the sockworker tunnel at `url`, as TCP over WebSocket.
+ */
+function tunnelSchema(dir: string) {
+  return object({
+    target: string({
+      pattern: /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
+      expected: 'the "host:port" the worker connects to, as "db.internal:5432"',
+    }),
+    url: string({ pattern: /^wss?:\/\/[^/\s]+/, expected: 'a ws:// or wss:// address' }),
+    token_file: optional(
+      textFile(dir, { expected: "a path to a file holding the tunnel's token" }),
+    ),
   })
 }

@@ -41,7 +41,17 @@ export interface WorkerConfig {
   secrets: Record<string, string>
   limits: WorkerLimits
   egress: EgressRules
+  /** Targets reached through a sockworker tunnel; default none. */
+  tunnels: TunnelRoute[]
   listeners: ListenerConfig[]
+}
+
+/** Connections to `target` ("host:port") go through the tunnel at `url`. */
+export interface TunnelRoute {
+  target: string
+  url: string
+  /** Read from `token_file`, without its final newline. */
+  token?: string
 }
 
 export interface WorkerLimits {
