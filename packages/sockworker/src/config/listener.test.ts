@@ -3,7 +3,6 @@
  * certificates, and addresses bound twice anywhere in the file.
  */
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { useTestProject, worker } from './test-project.ts'
 
