@@ -21,6 +21,7 @@ export type SocketErrorCode =
   | 'ERR_TLS_CERT'
   | 'ERR_TLS_HANDSHAKE'
   | 'ERR_EGRESS_DENIED'
+  | 'ERR_TUNNEL_AUTH'
   | 'ERR_SOCKET_CLOSED'
   | 'ERR_SOCKET'
 

@@ -9,6 +9,7 @@ import { mainHelp, UsageError } from './usage.ts'
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
   dev: async () => (await import('./dev.ts')).dev,
   serve: async () => (await import('./serve.ts')).serve,
+  tunnel: async () => (await import('./tunnel.ts')).tunnel,
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -24,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = commands[command]
   if (load === undefined)
-    throw new UsageError(`Unknown command "${command}": expected dev or serve`)
+    throw new UsageError(`Unknown command "${command}": expected dev, serve or tunnel`)
   return (await load())(rest)
 }
 

@@ -5,6 +5,8 @@ export const mainHelp = `sockworker: Socket Workers, raw TCP, TLS and UDP for Ja
 Usage:
   sockworker dev <worker.ts|js> [options]   run one worker for development, reloading on change
   sockworker serve [--config FILE]          run the workers of a config file (default sockworker.toml)
+  sockworker tunnel serve --listen [host:]port --to host:port [--token-file F] [--cert F --key F]
+                                            relay WebSocket connections to a TCP target (a database)
   sockworker --version
   sockworker <command> --help
 

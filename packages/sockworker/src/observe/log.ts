@@ -85,7 +85,9 @@ class FieldLogger implements Logger {
     const sink = this.#sink
     if (rank[level] < sink.threshold) return
     const all = { ...this.#base, ...fields }
-    sink.write(sink.format === 'json' ? jsonLine(level, message, all) : prettyLine(level, message, all))
+    sink.write(
+      sink.format === 'json' ? jsonLine(level, message, all) : prettyLine(level, message, all),
+    )
   }
 }
 

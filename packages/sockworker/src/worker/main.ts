@@ -7,6 +7,7 @@
  * place before the worker's own code runs, so it cannot get around them.
  */
 
+import { installTunnelRoutes } from '@sockworker/sockets/node'
 import { installEgressGuard } from '../egress/enforce.ts'
 import type { HostMessage, ReplicaMessage } from '../ipc.ts'
 import { installModuleHooks } from '../loader/hooks.ts'
@@ -65,6 +66,14 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
       log.warn('egress denied', { reason })
     },
   })
+  installTunnelRoutes(
+    Object.fromEntries(
+      worker.tunnels.map(({ target, url, token }) => [
+        target,
+        token === undefined ? { url } : { url, token },
+      ]),
+    ),
+  )
   installModuleHooks()
   installGlobals(worker.compatibility)
   const loaded = await loadWorker(worker.script)

@@ -4,6 +4,7 @@
  */
 import './index.ts'
 
+export { installTunnelRoutes, tunnelCloseReason, tunnelWire } from '../../tunnel/open.ts'
 export { toSocketError } from './errors.ts'
 export { type FromNodeOptions, fromNodeSocket } from './from-node.ts'
 export { createTlsTerminator } from './tls-terminator.ts'
