@@ -22,13 +22,25 @@ import { runInNewContext } from 'node:vm'
 import type { Measurement, RunOptions, Scenario } from './common.ts'
 import { median } from './common.ts'
 import * as connections from './connections.ts'
+import { connectorScenarios } from './connectors/scenarios.ts'
 import * as pingPong from './ping-pong.ts'
 import { runtimeScenarios } from './runtime/scenarios.ts'
 import * as tcpThroughput from './tcp-throughput.ts'
 import * as udp from './udp.ts'
 
-/** The socket API against raw node:net/node:dgram (issue 2), then the runtime against a hand-written server (issue 3). */
-const SCENARIOS: Scenario[] = [tcpThroughput, pingPong, connections, udp, ...runtimeScenarios]
+/**
+ * The socket API against raw node:net/node:dgram (issue 2), the runtime
+ * against a hand-written server (issue 3), and pg in a worker against pg on
+ * plain node:net (issue 4).
+ */
+const SCENARIOS: Scenario[] = [
+  tcpThroughput,
+  pingPong,
+  connections,
+  udp,
+  ...runtimeScenarios,
+  ...connectorScenarios,
+]
 type Side = 'baseline' | 'ours'
 
 interface SideResult {
