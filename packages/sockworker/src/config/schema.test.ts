@@ -4,7 +4,7 @@
  */
 
 import assert from 'node:assert/strict'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { useTestProject, worker } from './test-project.ts'
@@ -257,6 +257,20 @@ describe('tunnels', () => {
       { target: 'db.internal:5432', url: 'wss://tunnel.example:8443', token: 's3cret' },
       { target: 'cache:6379', url: 'ws://127.0.0.1:9000' },
     ])
+  })
+
+  it('refuses a token that cannot travel in a WebSocket subprotocol', async () => {
+    await writeFile(join(project.dir, 'bad-token.txt'), 'two words\n')
+    const toml = worker(
+      'echo',
+      '7000',
+      '[[workers.tunnels]]\ntarget = "db:5432"\nurl = "ws://127.0.0.1:9000"\ntoken_file = "bad-token.txt"',
+    )
+    const [found] = await issues(toml)
+    assert.match(
+      found ?? '',
+      /^workers\[0\]\.tunnels\[0\]\.token_file: .*characters a tunnel token cannot have/,
+    )
   })
 
   it('says what a target, a URL and a token file must be', async () => {

@@ -187,7 +187,14 @@ function tunnelSchema(dir: string) {
     }),
     url: string({ pattern: /^wss?:\/\/[^/\s]+/, expected: 'a ws:// or wss:// address' }),
     token_file: optional(
-      textFile(dir, { expected: "a path to a file holding the tunnel's token" }),
+      textFile(dir, {
+        expected: "a path to a file holding the tunnel's token",
+        // The token travels in a WebSocket subprotocol, which allows few characters.
+        check: (text) =>
+          /^[A-Za-z0-9._~+-]+\n?$/.test(text)
+            ? undefined
+            : 'holds characters a tunnel token cannot have; use letters, digits and . _ ~ + - on one line',
+      }),
     ),
   })
 }
