@@ -31,6 +31,7 @@ export async function dev(argv: string[]): Promise<number> {
       cert: { type: 'string' },
       key: { type: 'string' },
       var: { type: 'string', multiple: true, default: [] },
+      storage: { type: 'string', multiple: true, default: [] },
       'log-level': { type: 'string', default: 'info' },
       compatibility: { type: 'string', default: 'workerd' },
       help: { type: 'boolean', short: 'h' },
@@ -65,6 +66,7 @@ export async function dev(argv: string[]): Promise<number> {
     limits: devLimits,
     egress: { allow: ['any'], deny: [] },
     tunnels: [],
+    storage: parseStorage(values.storage),
     listeners: listenersFromFlags(
       { ...values, cert: values.cert, key: values.key },
       devLimits.idleTimeoutMs,
@@ -106,6 +108,17 @@ function watchForChanges(dir: string, onChange: () => void) {
     clearTimeout(timer)
     timer = setTimeout(onChange, 100)
   })
+}
+
+/** `--storage NAME=path`: a storage binding on env.NAME, in that SQLite file. */
+function parseStorage(pairs: string[]): Record<string, { path: string }> {
+  const storage: Record<string, { path: string }> = {}
+  for (const pair of pairs) {
+    const at = pair.indexOf('=')
+    if (at < 1 || at === pair.length - 1) throw new UsageError(`--storage "${pair}": expected NAME=path`)
+    storage[pair.slice(0, at)] = { path: resolve(pair.slice(at + 1)) }
+  }
+  return storage
 }
 
 function parseVars(pairs: string[]): Record<string, string> {

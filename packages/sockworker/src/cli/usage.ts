@@ -23,6 +23,7 @@ Listeners (each may be repeated; host defaults to 127.0.0.1, port 0 picks a free
   --cert FILE --key FILE       certificate and key (PEM) for --tls and StartTLS
 Worker:
   --var KEY=VALUE              put KEY in env (repeatable)
+  --storage NAME=FILE          a key-value binding on env.NAME, kept in the SQLite FILE (repeatable)
   --log-level LEVEL            debug, info, warn or error (default info)
   --compatibility MODE         workerd (default: drivers take their Workers path) or node
 

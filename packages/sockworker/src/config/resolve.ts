@@ -43,6 +43,9 @@ function resolveWorker(worker: CheckedWorker): WorkerConfig {
       drainTimeoutMs: limits.drain_timeout_ms,
     },
     egress: { allow: worker.egress.allow, deny: worker.egress.deny },
+    storage: Object.fromEntries(
+      Object.entries(worker.storage).map(([name, { path }]) => [name, { path }]),
+    ),
     tunnels: worker.tunnels.map(({ target, url, token_file }) =>
       token_file === undefined
         ? { target, url }

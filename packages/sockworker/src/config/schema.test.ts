@@ -23,6 +23,7 @@ describe('defaults', () => {
       script: join(project.dir, 'echo', 'worker.ts'),
       replicas: 1,
       compatibility: 'workerd',
+      storage: {},
       tunnels: [],
       vars: {},
       secrets: {},
@@ -135,7 +136,7 @@ describe('messages', () => {
     assert.deepEqual(await issues(toml), [
       'lgo: unknown key; did you mean "log"?',
       'workers[0].replica: unknown key; did you mean "replicas"?',
-      'workers[0].foo: unknown key; allowed keys are "name", "script", "replicas", "compatibility", "vars", "secrets", "limits", "egress", "tunnels", "listeners"',
+      'workers[0].foo: unknown key; allowed keys are "name", "script", "replicas", "compatibility", "vars", "secrets", "limits", "egress", "tunnels", "storage", "listeners"',
     ])
   })
 
@@ -287,5 +288,23 @@ describe('tunnels', () => {
       found[2] ?? '',
       /^workers\[0\]\.tunnels\[0\]\.token_file: cannot read "missing.txt"/,
     )
+  })
+})
+
+describe('storage', () => {
+  it('makes each binding path absolute, relative to the config file', async () => {
+    const config = await valid(
+      worker('echo', '7000', '[workers.storage]\nSTORE = { path = "data/kv.sqlite" }'),
+    )
+    assert.deepEqual(config.workers[0]?.storage, {
+      STORE: { path: join(project.dir, 'data', 'kv.sqlite') },
+    })
+  })
+
+  it('says what a binding needs', async () => {
+    const found = await issues(
+      worker('echo', '7000', '[workers.storage]\n"1BAD" = { path = "x" }\nOK = { file = "x" }'),
+    )
+    assert.equal(found.length, 3, found.join('\n'))
   })
 })

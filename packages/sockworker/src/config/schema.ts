@@ -6,6 +6,7 @@
  * The result keeps the file's snake_case keys; `resolve.ts` turns it into
  * the camelCase `ResolvedConfig` once every deferred file read is done.
  */
+import { resolve as resolvePath } from 'node:path'
 import { listenAddress } from './address.ts'
 import { array, object, record } from './containers.ts'
 import { readFileRef, scriptFile, type TextRef, textFile } from './files.ts'
@@ -101,6 +102,7 @@ function workerSchema(options: SchemaOptions, bindings: Bindings) {
     }),
     egress: egressSchema(options),
     tunnels: withDefault(array(tunnelSchema(options.dir)), () => []),
+    storage: withDefault(record(storageSchema(options.dir), envKeys), () => ({})),
     listeners: array(listenerSchema(options.dir, bindings), {
       nonEmpty: true,
       expected: 'one or more [[workers.listeners]] tables',
@@ -197,4 +199,16 @@ function tunnelSchema(dir: string) {
       }),
     ),
   })
+}
+
+/**
+ * `[workers.storage] NAME = { path = "data/kv.sqlite" }`: a key-value
+ * binding on `env.NAME`, kept in an SQLite file (relative to the config).
+ */
+function storageSchema(dir: string) {
+  const path = string({
+    pattern: /\S/,
+    expected: 'a path for the SQLite file, as "data/kv.sqlite"',
+  })
+  return object({ path: pipe(path, (value) => resolvePath(dir, value)) })
 }

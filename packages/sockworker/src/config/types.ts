@@ -41,6 +41,8 @@ export interface WorkerConfig {
   secrets: Record<string, string>
   limits: WorkerLimits
   egress: EgressRules
+  /** Storage bindings on `env`, by name: each an SQLite file (absolute path). Default: none. */
+  storage: Record<string, { path: string }>
   /** Targets reached through a sockworker tunnel; default none. */
   tunnels: TunnelRoute[]
   listeners: ListenerConfig[]
