@@ -30,8 +30,8 @@ export async function serve(argv: string[]): Promise<number> {
   const started = performance.now()
   const supervisor = new Supervisor(loaded, {
     log,
-    onReady: (listener) =>
-      log.info('ready', { listener, ms: Math.round(performance.now() - started) }),
+    onReady: (listener, worker) =>
+      log.info('ready', { listener, worker, ms: Math.round(performance.now() - started) }),
   })
   try {
     await supervisor.start()

@@ -13,7 +13,7 @@ import { WorkerGroup } from './worker-group.ts'
 export interface SupervisorOptions {
   log: Logger
   /** Called once per listener when its worker is ready, as "tcp 127.0.0.1:7000". */
-  onReady(listener: string): void
+  onReady(listener: string, worker?: string): void
 }
 
 const key = (l: ListenerConfig) => `${l.type} ${l.hostname}:${l.port}`
@@ -41,7 +41,7 @@ export class Supervisor {
         const group = new WorkerGroup(worker, handles, this.#options.log, this.#config.log)
         this.#groups.set(worker.name, group)
         await group.start()
-        for (const listener of worker.listeners) this.#options.onReady(key(listener))
+        for (const listener of worker.listeners) this.#options.onReady(key(listener), worker.name)
       }
       await this.#startMetrics()
     } catch (error) {

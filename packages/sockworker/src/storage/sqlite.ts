@@ -1,0 +1,231 @@
+/**
+ * The embedded storage backend: one SQLite file (`node:sqlite`) in WAL mode,
+ * which a worker's replicas (separate processes) open together. SQLite's
+ * own locks serialise writers across processes (`busy_timeout` makes them
+ * wait instead of failing); a promise queue serialises this process's
+ * operations so nothing interleaves inside an open transaction.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import type { ListOptions, PutOptions, Storage, StorageOps, StorageValue } from './types.ts'
+
+export interface SqliteStorageOptions {
+  /** The clock, ms since the epoch (tests inject one). Default: `Date.now`. */
+  now?: () => number
+  /** How long to wait for another process's write lock, in ms. Default: 5000. */
+  busyTimeoutMs?: number
+}
+
+/** A storage on a SQLite file; `close()` releases the file. */
+export interface SqliteStorage extends Storage {
+  close(): void
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS kv (
+  key TEXT PRIMARY KEY NOT NULL,
+  type INTEGER NOT NULL, -- 0: text, 1: bytes
+  value BLOB NOT NULL,
+  expires_at INTEGER -- ms since the epoch; NULL: never
+);
+CREATE INDEX IF NOT EXISTS kv_expires ON kv (expires_at) WHERE expires_at IS NOT NULL;
+`
+
+/** Rows whose expiry has passed are purged at most this often (and on read). */
+const PURGE_EVERY_MS = 60_000
+
+/**
+ * Opens (creating if needed, with its directory) the storage in `file`.
+ * Call `transaction` for read-modify-write; inside `work`, use only `tx`
+ * (calling the storage itself there waits for the transaction: a deadlock).
+ *
+ * @example
+ * const store = openSqliteStorage('data/kv.sqlite')
+ * await store.put('greeting', 'hi', { expiresIn: 60_000 })
+ * const n = await store.transaction(async (tx) => {
+ *   const next = Number((await tx.get('n')) ?? 0) + 1
+ *   await tx.put('n', String(next))
+ *   return next
+ * })
+ */
+export function openSqliteStorage(file: string, options: SqliteStorageOptions = {}): SqliteStorage {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const db = new DatabaseSync(file)
+  // Set before anything else takes a lock, so even the schema waits its turn.
+  db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`)
+  db.exec('PRAGMA journal_mode = WAL')
+  db.exec('PRAGMA synchronous = NORMAL')
+  db.exec(SCHEMA)
+  const ops = sqliteOps(db, options.now ?? Date.now)
+  const lock = promiseQueue()
+  const locked = wrapOps(ops, (fn) => lock(fn))
+  return {
+    ...locked,
+    transaction: (work) => lock(() => runTransaction(db, ops, work)),
+    close: () => db.close(),
+  }
+}
+
+/** Runs `fn`s one after another, each after the previous one settled. */
+function promiseQueue(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve()
+  return (fn) => {
+    const result = tail.then(fn)
+    tail = result.catch(() => {})
+    return result
+  }
+}
+
+async function runTransaction<T>(
+  db: DatabaseSync,
+  ops: StorageOps,
+  work: (tx: StorageOps) => Promise<T>,
+): Promise<T> {
+  // IMMEDIATE takes the write lock now, so two replicas' read-modify-write
+  // cycles cannot both read the old value.
+  db.exec('BEGIN IMMEDIATE')
+  let open = true
+  const tx = wrapOps(ops, (fn) => {
+    if (!open) throw new Error('This transaction has ended; use the storage, not `tx`, after it')
+    return fn()
+  })
+  try {
+    const result = await work(tx)
+    db.exec('COMMIT')
+    return result
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK')
+    throw error
+  } finally {
+    open = false
+  }
+}
+
+/** Routes every operation of `ops` through `via`. */
+function wrapOps(ops: StorageOps, via: <T>(fn: () => Promise<T>) => Promise<T>): StorageOps {
+  return {
+    get: (key) => via(() => ops.get(key)),
+    getMany: (keys) => via(() => ops.getMany(keys)),
+    put: (key, value, options) => via(() => ops.put(key, value, options)),
+    delete: (key) => via(() => ops.delete(key)),
+    ttl: (key) => via(() => ops.ttl(key)),
+    expire: (key, expiresAt) => via(() => ops.expire(key, expiresAt)),
+    list: (options) => via(() => ops.list(options)),
+  }
+}
+
+interface Row {
+  type: number
+  value: string | Uint8Array
+  expires_at: number | null
+}
+
+/** The operations on `db`, unlocked (callers hold the queue). */
+function sqliteOps(db: DatabaseSync, now: () => number): StorageOps {
+  const live = '(expires_at IS NULL OR expires_at > ?)'
+  const q = {
+    get: db.prepare(`SELECT type, value, expires_at FROM kv WHERE key = ?`),
+    dropIfExpired: db.prepare('DELETE FROM kv WHERE key = ? AND expires_at <= ?'),
+    purge: db.prepare('DELETE FROM kv WHERE expires_at <= ?'),
+    upsert: db.prepare(
+      `INSERT INTO kv (key, type, value, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET type = excluded.type, value = excluded.value,
+       expires_at = excluded.expires_at`,
+    ),
+    insertIfAbsent: db.prepare(
+      `INSERT INTO kv (key, type, value, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET type = excluded.type, value = excluded.value,
+       expires_at = excluded.expires_at WHERE NOT ${live}`,
+    ),
+    updateIfPresent: db.prepare(
+      `UPDATE kv SET type = ?, value = ?, expires_at = ? WHERE key = ? AND ${live}`,
+    ),
+    delete: db.prepare(`DELETE FROM kv WHERE key = ? AND ${live}`),
+    expire: db.prepare(`UPDATE kv SET expires_at = ? WHERE key = ? AND ${live}`),
+    list: db.prepare(
+      `SELECT key, type, value FROM kv WHERE key >= ? AND substr(key, 1, length(?)) = ?
+       AND ${live} ORDER BY key LIMIT ?`,
+    ),
+  }
+  let lastPurge = now()
+  const read = (key: string): Row | undefined => {
+    const row = q.get.get(key) as Row | undefined
+    if (row?.expires_at != null && row.expires_at <= now()) {
+      q.dropIfExpired.run(key, now())
+      return undefined
+    }
+    return row
+  }
+  const purgeSometimes = (at: number) => {
+    if (at - lastPurge < PURGE_EVERY_MS) return
+    lastPurge = at
+    q.purge.run(at)
+  }
+  const ops: StorageOps = {
+    async get(key) {
+      const row = read(key)
+      return row ? decode(row) : null
+    },
+    async getMany(keys) {
+      return keys.map((key) => {
+        const row = read(key)
+        return row ? decode(row) : null
+      })
+    },
+    async put(key, value, options = {}) {
+      const at = now()
+      purgeSometimes(at)
+      const [type, stored] = encode(value)
+      const expiresAt = expiryOf(options, at)
+      const { changes } =
+        options.onlyIf === 'present'
+          ? q.updateIfPresent.run(type, stored, expiresAt, key, at)
+          : (options.onlyIf === 'absent' ? q.insertIfAbsent : q.upsert).run(
+              key,
+              type,
+              stored,
+              expiresAt,
+              ...(options.onlyIf === 'absent' ? [at] : []),
+            )
+      return Number(changes) > 0
+    },
+    async delete(key) {
+      return Number(q.delete.run(key, now()).changes) > 0
+    },
+    async ttl(key) {
+      const row = read(key)
+      if (!row) return undefined
+      return row.expires_at == null ? null : row.expires_at - now()
+    },
+    async expire(key, expiresAt) {
+      return Number(q.expire.run(expiresAt, key, now()).changes) > 0
+    },
+    async list(options: ListOptions = {}) {
+      const prefix = options.prefix ?? ''
+      const limit = options.limit ?? 1000
+      const rows = q.list.all(prefix, prefix, prefix, now(), limit) as unknown as Array<
+        Row & { key: string }
+      >
+      return rows.map((row) => ({ key: row.key, value: decode(row) }))
+    },
+  }
+  return ops
+}
+
+function expiryOf(options: PutOptions, at: number): number | null {
+  if (options.expiresAt !== undefined) return options.expiresAt
+  if (options.expiresIn !== undefined) return at + options.expiresIn
+  return null
+}
+
+function encode(value: StorageValue): [number, string | Uint8Array] {
+  if (typeof value === 'string') return [0, value]
+  if (value instanceof Uint8Array) return [1, value]
+  throw new TypeError(`Storage values are strings or Uint8Arrays, got ${typeof value}`)
+}
+
+function decode(row: Row): StorageValue {
+  if (row.type === 1) return new Uint8Array(row.value as Uint8Array)
+  return typeof row.value === 'string' ? row.value : new TextDecoder().decode(row.value)
+}
