@@ -12,25 +12,28 @@ export interface StorageBindingSpec {
   path: string
 }
 
+/** One connection per file for this process, however many times bindings are opened. */
+const opened = new Map<string, SqliteStorage>()
+
 /**
- * Opens every binding. Names sharing a file share one connection.
+ * Opens every binding. Names sharing a file share one connection, and so do
+ * repeated calls (a replica may build `env` more than once).
  * `baseDir` is the config file's directory (default: the working directory).
  *
  * @example
- * Object.assign(env, openBindings({ STORE: { path: 'data/kv.sqlite' } }, configDir))
+ * const env = { ...vars, ...openBindings({ STORE: { path: '/srv/data/kv.sqlite' } }) }
  */
 export function openBindings(
   specs: Record<string, StorageBindingSpec>,
   baseDir: string = process.cwd(),
 ): Record<string, Storage> {
-  const byFile = new Map<string, SqliteStorage>()
   const bindings: Record<string, Storage> = {}
   for (const [name, spec] of Object.entries(specs)) {
     if (typeof spec?.path !== 'string' || spec.path === '') {
       throw new Error(`Storage binding "${name}" needs a path, e.g. { path = "data/kv.sqlite" }`)
     }
     const file = resolve(baseDir, spec.path)
-    let storage = byFile.get(file)
+    let storage = opened.get(file)
     if (!storage) {
       try {
         storage = openSqliteStorage(file)
@@ -38,7 +41,7 @@ export function openBindings(
         const reason = error instanceof Error ? error.message : String(error)
         throw new Error(`Storage binding "${name}" could not open "${file}": ${reason}`)
       }
-      byFile.set(file, storage)
+      opened.set(file, storage)
     }
     bindings[name] = storage
   }

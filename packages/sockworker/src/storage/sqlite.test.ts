@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import { openBindings } from './bindings.ts'
 import { openSqliteStorage } from './sqlite.ts'
 
@@ -175,6 +177,20 @@ describe('sqlite storage: transactions', () => {
     storage.close()
   })
 
+  it('rejects a call on the storage itself from inside a transaction, instead of hanging', async () => {
+    const { storage } = withClock()
+    await assert.rejects(
+      storage.transaction(async () => storage.get('k')),
+      /use its `tx`, not the storage itself/,
+    )
+    await assert.rejects(
+      storage.transaction(async () => storage.transaction(async () => 1)),
+      /use its `tx`/,
+    )
+    assert.equal(await storage.get('k'), null, 'the storage still works afterwards')
+    storage.close()
+  })
+
   it('refuses tx after the transaction ended', async () => {
     const { storage } = withClock()
     const tx = await storage.transaction(async (tx) => tx)
@@ -203,6 +219,29 @@ describe('sqlite storage: the file', () => {
     two.close()
   })
 
+  it('increments atomically from two processes (two replicas)', async () => {
+    const file = freshFile()
+    openSqliteStorage(file).close()
+    const script = `
+      import { openSqliteStorage } from ${JSON.stringify(new URL('./sqlite.ts', import.meta.url).href)}
+      const storage = openSqliteStorage(${JSON.stringify(file)})
+      for (let i = 0; i < 50; i++) {
+        await storage.transaction(async (tx) => {
+          const n = Number((await tx.get('n')) ?? 0)
+          await tx.put('n', String(n + 1))
+        })
+      }
+      storage.close()`
+    const run = () =>
+      promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        timeout: 20_000,
+      })
+    await Promise.all([run(), run()])
+    const storage = openSqliteStorage(file)
+    assert.equal(await storage.get('n'), '100')
+    storage.close()
+  })
+
   it('keeps data after close and reopen', async () => {
     const file = freshFile()
     const first = openSqliteStorage(file)
@@ -228,6 +267,7 @@ describe('openBindings', () => {
     )
     assert.equal(bindings['STORE'], bindings['SAME'])
     assert.notEqual(bindings['STORE'], bindings['OTHER'])
+    assert.equal(openBindings({ AGAIN: { path: 'b/kv.sqlite' } }, dir)['AGAIN'], bindings['STORE'])
     await bindings['STORE']!.put('k', 'v')
     const again = openSqliteStorage(join(dir, 'b/kv.sqlite'))
     assert.equal(await again.get('k'), 'v')

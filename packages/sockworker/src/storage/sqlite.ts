@@ -5,8 +5,9 @@
  * wait instead of failing); a promise queue serialises this process's
  * operations so nothing interleaves inside an open transaction.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import type { ListOptions, PutOptions, Storage, StorageOps, StorageValue } from './types.ts'
 
@@ -38,7 +39,7 @@ const PURGE_EVERY_MS = 60_000
 /**
  * Opens (creating if needed, with its directory) the storage in `file`.
  * Call `transaction` for read-modify-write; inside `work`, use only `tx`
- * (calling the storage itself there waits for the transaction: a deadlock).
+ * (calling the storage itself there rejects: it would wait for itself).
  *
  * @example
  * const store = openSqliteStorage('data/kv.sqlite')
@@ -58,13 +59,44 @@ export function openSqliteStorage(file: string, options: SqliteStorageOptions = 
   db.exec('PRAGMA synchronous = NORMAL')
   db.exec(SCHEMA)
   const ops = sqliteOps(db, options.now ?? Date.now)
-  const lock = promiseQueue()
-  const locked = wrapOps(ops, (fn) => lock(fn))
+  const lock = queueFor(file)
+  // Set while a transaction's `work` runs, so a call on the storage itself
+  // from inside it fails at once instead of waiting for itself forever.
+  const inside = new AsyncLocalStorage<{ open: boolean }>()
+  const guarded: typeof lock = (fn) =>
+    inside.getStore()?.open
+      ? Promise.reject(new Error('Inside a transaction, use its `tx`, not the storage itself'))
+      : lock(fn)
   return {
-    ...locked,
-    transaction: (work) => lock(() => runTransaction(db, ops, work)),
+    ...wrapOps(ops, guarded),
+    transaction: (work) =>
+      guarded(async () => {
+        const state = { open: true }
+        try {
+          return await runTransaction(db, ops, (tx) => inside.run(state, () => work(tx)))
+        } finally {
+          state.open = false
+        }
+      }),
     close: () => db.close(),
   }
+}
+
+type Queue = <T>(fn: () => Promise<T>) => Promise<T>
+
+/**
+ * One queue per file in this process: a second connection's BEGIN IMMEDIATE
+ * would block the thread synchronously while the first one's transaction
+ * awaits, so connections to one file in one process take turns here.
+ */
+const queues = new Map<string, Queue>()
+
+function queueFor(file: string): Queue {
+  if (file === ':memory:') return promiseQueue()
+  const key = resolve(file)
+  let queue = queues.get(key)
+  if (!queue) queues.set(key, (queue = promiseQueue()))
+  return queue
 }
 
 /** Runs `fn`s one after another, each after the previous one settled. */
@@ -86,7 +118,7 @@ async function runTransaction<T>(
   // cycles cannot both read the old value.
   db.exec('BEGIN IMMEDIATE')
   let open = true
-  const tx = wrapOps(ops, (fn) => {
+  const tx = wrapOps(ops, async (fn) => {
     if (!open) throw new Error('This transaction has ended; use the storage, not `tx`, after it')
     return fn()
   })
