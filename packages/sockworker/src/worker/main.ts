@@ -11,9 +11,10 @@ import { installTunnelRoutes } from '@sockworker/sockets/node'
 import { installEgressGuard } from '../egress/enforce.ts'
 import type { HostMessage, ReplicaMessage } from '../ipc.ts'
 import { installModuleHooks } from '../loader/hooks.ts'
-import { loadWorker, type WorkerHandlers } from '../loader/load-worker.ts'
+import { type Env, loadWorker, type WorkerHandlers } from '../loader/load-worker.ts'
 import { createLogger, type Logger } from '../observe/log.ts'
 import { WorkerMetrics } from '../observe/metrics.ts'
+import { openBindings } from '../storage/bindings.ts'
 import { createDispatcher, type Dispatcher } from './dispatch.ts'
 import { installGlobals } from './globals.ts'
 import { serveListener } from './serve-listener.ts'
@@ -34,6 +35,7 @@ let state:
       handlers: WorkerHandlers
       dispatcher: Dispatcher
       init: Extract<HostMessage, { type: 'init' }>
+      env: Env
     }
   | undefined
 
@@ -81,7 +83,7 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
     await sendNow({ type: 'load-error', message: loaded.error })
     process.exit(78)
   }
-  const env = { ...worker.vars, ...worker.secrets }
+  const env: Env = { ...worker.vars, ...worker.secrets, ...openBindings(worker.storage) }
   const dispatcher = createDispatcher({
     handlers: loaded.handlers,
     env,
@@ -89,7 +91,7 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
     metrics,
     shutdown: shutdown.signal,
   })
-  state = { handlers: loaded.handlers, dispatcher, init: message }
+  state = { handlers: loaded.handlers, dispatcher, init: message, env }
   setInterval(() => send({ type: 'heartbeat' }), heartbeatInterval(worker.limits.cpuMs)).unref()
   setInterval(() => send({ type: 'metrics', snapshot: metrics.snapshot() }), 1000).unref()
   send({ type: 'loaded' })
@@ -97,8 +99,7 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
 
 async function startListener(message: Extract<HostMessage, { type: 'listen' }>, handle: unknown) {
   if (state === undefined) return
-  const { handlers, dispatcher, init } = state
-  const env = { ...init.worker.vars, ...init.worker.secrets }
+  const { handlers, dispatcher, init, env } = state
   try {
     const stop = await serveListener(message.listener, handle, {
       worker: init.worker,
