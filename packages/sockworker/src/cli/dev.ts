@@ -115,7 +115,8 @@ function parseStorage(pairs: string[]): Record<string, { path: string }> {
   const storage: Record<string, { path: string }> = {}
   for (const pair of pairs) {
     const at = pair.indexOf('=')
-    if (at < 1 || at === pair.length - 1) throw new UsageError(`--storage "${pair}": expected NAME=path`)
+    if (at < 1 || at === pair.length - 1)
+      throw new UsageError(`--storage "${pair}": expected NAME=path`)
     storage[pair.slice(0, at)] = { path: resolve(pair.slice(at + 1)) }
   }
   return storage
