@@ -1,0 +1,211 @@
+/**
+ * An MQTT 3.1.1 broker: CONNECT, PUBLISH QoS 0 and 1 (QoS 2 is accepted and
+ * delivered at QoS 1), SUBSCRIBE/UNSUBSCRIBE with `+`/`#`, retained
+ * messages, keep-alive and last will. A broken packet closes the connection,
+ * as MQTT says (§4.8); the broker keeps serving everyone else.
+ *
+ *   mosquitto_sub -h 127.0.0.1 -p 1883 -t 'sensors/#' -v
+ *   mosquitto_pub -h 127.0.0.1 -p 1883 -t sensors/kitchen -m 21.5
+ */
+import type { Socket } from '@sockworker/sockets'
+import {
+  closeSession,
+  type Link,
+  openSession,
+  route,
+  type Session,
+  sendRetained,
+  subscribe,
+  unsubscribe,
+} from './broker.ts'
+import { MalformedPacket, PacketReader, type QoS, type RawPacket, Type } from './codec.ts'
+import * as packets from './packets.ts'
+import { isTopicFilter, isTopicName } from './topics.ts'
+
+/** The largest packet accepted; bigger ones close the connection. */
+const MAX_PACKET_BYTES = 256 * 1024
+/** A client that has not sent CONNECT by then is dropped (§3.1.4). */
+const CONNECT_TIMEOUT_MS = 10_000
+/** How long a closing connection may take to flush what is queued for it. */
+const CLOSE_FLUSH_MS = 2000
+
+export default {
+  async connect(socket: Socket): Promise<void> {
+    await new Connection(socket).run()
+  },
+}
+
+/** One client's connection: reads packets, answers them, ends with or without its will. */
+class Connection implements Link {
+  #reader: ReadableStreamDefaultReader<Uint8Array>
+  #writer: WritableStreamDefaultWriter<Uint8Array>
+  #packets = new PacketReader(MAX_PACKET_BYTES)
+  #session: Session | undefined
+  #will: packets.Will | undefined
+  #keepAliveMs = CONNECT_TIMEOUT_MS
+  #timer: ReturnType<typeof setTimeout> | undefined
+  /** Set by DISCONNECT (graceful) or by any reason to stop reading. */
+  #done = false
+  /** Protocol level 4 + a valid CONNECT set this; every other packet needs it. */
+  #connected = false
+  // QoS 2 packet ids received and not yet released, so a resent PUBLISH is not routed twice.
+  #qos2 = new Set<number>()
+
+  constructor(socket: Socket) {
+    this.#reader = socket.readable.getReader()
+    this.#writer = socket.writable.getWriter()
+  }
+
+  async run(): Promise<void> {
+    let graceful = false
+    this.#armTimer()
+    try {
+      while (!this.#done) {
+        const { done, value } = await this.#reader.read()
+        if (done) break
+        for (const packet of this.#packets.push(value)) {
+          this.#armTimer()
+          graceful = this.#handle(packet)
+          if (this.#done) break
+        }
+      }
+    } catch {
+      // A malformed packet (MalformedPacket) or a socket error: either way the
+      // connection ends without DISCONNECT, so the will goes out below.
+    } finally {
+      clearTimeout(this.#timer)
+      this.#finish(graceful)
+    }
+    // Flush what is queued (a refusing CONNACK, say), but do not wait forever
+    // on a peer that stopped reading.
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const cap = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_FLUSH_MS)
+    })
+    await Promise.race([this.#writer.close().catch(() => {}), cap])
+    clearTimeout(timer)
+  }
+
+  send(bytes: Uint8Array): void {
+    this.#writer.write(bytes).catch(() => this.#stop())
+  }
+
+  takeOver(): void {
+    this.#stop()
+  }
+
+  /** Stops reading: the read loop ends and `run` finishes the session. */
+  #stop(): void {
+    this.#done = true
+    this.#reader.cancel().catch(() => {})
+  }
+
+  /** Keep-alive (§3.1.2.10): 1.5 × the client's interval without a packet closes. */
+  #armTimer(): void {
+    clearTimeout(this.#timer)
+    if (this.#keepAliveMs > 0) this.#timer = setTimeout(() => this.#stop(), this.#keepAliveMs)
+  }
+
+  /** The will is published unless the client said DISCONNECT (§3.1.2.5). */
+  #finish(graceful: boolean): void {
+    const session = this.#session
+    if (session === undefined) return
+    closeSession(session, this)
+    if (!graceful && this.#will) route(this.#will)
+  }
+
+  /** Handles one packet; returns true when it was DISCONNECT. */
+  #handle(packet: RawPacket): boolean {
+    if (packet.type === Type.CONNECT) {
+      if (this.#connected) throw new MalformedPacket('Second CONNECT')
+      this.#onConnect(packets.parseConnect(packet.body))
+      return false
+    }
+    if (!this.#connected) throw new MalformedPacket(`Packet type ${packet.type} before CONNECT`)
+    switch (packet.type) {
+      case Type.PUBLISH:
+        this.#onPublish(packets.parsePublish(packet))
+        return false
+      case Type.PUBREL:
+        this.#qos2.delete(packets.parsePacketId(packet.body))
+        this.send(packets.ack(Type.PUBCOMP, packets.parsePacketId(packet.body)))
+        return false
+      case Type.PUBACK:
+        packets.parsePacketId(packet.body) // nothing to retry: this example does not resend
+        return false
+      case Type.SUBSCRIBE:
+        this.#onSubscribe(packet.body)
+        return false
+      case Type.UNSUBSCRIBE:
+        this.#onUnsubscribe(packet.body)
+        return false
+      case Type.PINGREQ:
+        this.send(packets.pingresp)
+        return false
+      case Type.DISCONNECT:
+        this.#will = undefined
+        this.#done = true
+        return true
+      default:
+        throw new MalformedPacket(`A client may not send packet type ${packet.type}`)
+    }
+  }
+
+  #onConnect(connect: packets.Connect): void {
+    if (connect.level !== 4) return this.#refuse(1) // unacceptable protocol version
+    let clientId = connect.clientId
+    if (clientId === '') {
+      if (!connect.cleanSession) return this.#refuse(2) // identifier rejected (§3.1.3-8)
+      clientId = `auto-${crypto.randomUUID()}`
+    }
+    if (connect.will && !isTopicName(connect.will.topic)) {
+      throw new MalformedPacket(`Will topic "${connect.will.topic}" is not a topic name`)
+    }
+    const { session, present } = openSession(clientId, connect.cleanSession, this)
+    this.#session = session
+    this.#will = connect.will
+    this.#connected = true
+    this.#keepAliveMs = connect.keepAlive * 1500
+    this.#armTimer()
+    this.send(packets.connack(present, 0))
+  }
+
+  /** CONNACK with an error code, then close (§3.2.2.3). */
+  #refuse(returnCode: number): void {
+    this.send(packets.connack(false, returnCode))
+    this.#done = true
+  }
+
+  #onPublish(publish: packets.Publish): void {
+    if (!isTopicName(publish.topic)) {
+      throw new MalformedPacket(`Topic name "${publish.topic}" is empty or has a wildcard`)
+    }
+    const { packetId, qos } = publish
+    if (qos === 2 && packetId !== undefined) {
+      this.send(packets.ack(Type.PUBREC, packetId))
+      if (this.#qos2.has(packetId)) return // a resend: routed already
+      this.#qos2.add(packetId)
+    }
+    route({ ...publish, qos: Math.min(qos, 1) as QoS })
+    if (qos === 1 && packetId !== undefined) this.send(packets.ack(Type.PUBACK, packetId))
+  }
+
+  #onSubscribe(body: Uint8Array): void {
+    const session = this.#session
+    if (session === undefined) return
+    const { packetId, filters } = packets.parseSubscribe(body, true)
+    const codes = filters.map(({ filter, qos }) =>
+      isTopicFilter(filter) ? subscribe(session, filter, qos) : 0x80,
+    )
+    this.send(packets.suback(packetId, codes))
+    for (const { filter } of filters) sendRetained(session, filter)
+  }
+
+  #onUnsubscribe(body: Uint8Array): void {
+    const session = this.#session
+    if (session === undefined) return
+    const { packetId, filters } = packets.parseSubscribe(body, false)
+    for (const { filter } of filters) unsubscribe(session, filter)
+    this.send(packets.ack(Type.UNSUBACK, packetId))
+  }
+}

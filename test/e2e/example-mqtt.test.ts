@@ -1,0 +1,349 @@
+/**
+ * End to end: examples/mqtt under `sockworker dev`, driven by the Mosquitto
+ * command-line clients (mosquitto_sub, mosquitto_pub) and, for what those
+ * clients will not send (a will then a dropped socket, silence past the
+ * keep-alive, broken packets), by a raw node:net client writing bytes.
+ * Subscribers run with `-d` (line-buffered through `stdbuf`) so the test
+ * publishes only once their SUBACK has arrived; no test sleeps.
+ */
+import assert from 'node:assert/strict'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { connect, type Socket } from 'node:net'
+import { after, before, describe, test } from 'node:test'
+import { decodeRemainingLength, encodeRemainingLength } from '../../examples/mqtt/codec.ts'
+import { type Cli, readyPorts, startCli } from './cli.ts'
+
+const worker = new URL('../../examples/mqtt/worker.ts', import.meta.url).pathname
+
+let cli: Cli
+let port: number
+
+/** Runs a command to completion. */
+function run(command: string, args: string[]): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: 10_000 }, (error, stdout) => {
+      const code = error ? Number((error as { code?: unknown }).code ?? 1) : 0
+      resolve({ code, stdout })
+    })
+  })
+}
+
+/** `mosquitto_pub` against the broker. */
+function pub(...args: string[]) {
+  return run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), ...args])
+}
+
+/** A running `mosquitto_sub -d`: resolves once its SUBACK arrived. */
+interface Sub {
+  child: ChildProcess
+  /** Its output once it exits; message lines only (no debug lines). */
+  done: Promise<{ code: number | null; messages: string[]; debug: string }>
+}
+
+async function sub(...args: string[]): Promise<Sub> {
+  // stdbuf: piped, mosquitto_sub's stdout is block-buffered and SUBACK would show only at exit
+  const argv = ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(port), '-d', ...args]
+  const child = spawn('stdbuf', argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  const { promise: subscribed, resolve, reject } = Promise.withResolvers<void>()
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString()
+    if (out.includes('received SUBACK')) resolve()
+  })
+  const done = once(child, 'exit').then(([code]) => {
+    reject(new Error(`mosquitto_sub exited (${code}) before SUBACK:\n${out}`))
+    const lines = out.split('\n').filter((line) => line !== '')
+    return {
+      code: code as number | null,
+      messages: lines.filter((line) => !/^(Client |Subscribed )/.test(line)),
+      debug: out,
+    }
+  })
+  await subscribed
+  return { child, done }
+}
+
+/** Bytes for a packet: header byte, remaining length, body. */
+function packet(header: number, ...parts: Uint8Array[]): Buffer {
+  const body = Buffer.concat(parts)
+  return Buffer.concat([Buffer.from([header, ...encodeRemainingLength(body.length)]), body])
+}
+
+const str = (text: string) => {
+  const bytes = Buffer.from(text)
+  return Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes])
+}
+const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff])
+
+function connectPacket(options: {
+  clientId: string
+  keepAlive?: number
+  level?: number
+  clean?: boolean
+  will?: { topic: string; message: string }
+}): Buffer {
+  const { clientId, keepAlive = 60, level = 4, clean = true, will } = options
+  const flags = (clean ? 0x02 : 0) | (will ? 0x04 : 0)
+  const parts = [str('MQTT'), Buffer.from([level, flags]), u16(keepAlive), str(clientId)]
+  if (will) parts.push(str(will.topic), str(will.message))
+  return packet(0x10, ...parts)
+}
+
+/** A node:net client that reads bytes on demand and reports the close. */
+class RawClient {
+  socket: Socket
+  received = Buffer.alloc(0)
+  #read = 0
+  #wake: (() => void) | undefined
+  closed: Promise<void>
+
+  constructor() {
+    this.socket = connect({ host: '127.0.0.1', port })
+    this.socket.on('data', (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk])
+      this.#wake?.()
+    })
+    this.socket.on('error', () => {})
+    this.closed = once(this.socket, 'close').then(() => this.#wake?.())
+  }
+
+  send(bytes: Uint8Array): void {
+    this.socket.write(bytes)
+  }
+
+  /** The next `n` bytes; rejects if the connection closes or 5 s pass first. */
+  async read(n: number): Promise<Buffer> {
+    const deadline = AbortSignal.timeout(5000)
+    while (this.received.length < this.#read + n) {
+      if (this.socket.destroyed || deadline.aborted) {
+        throw new Error(
+          `Wanted ${n} bytes; have ${this.received.subarray(this.#read).toString('hex')}`,
+        )
+      }
+      const { promise, resolve } = Promise.withResolvers<void>()
+      this.#wake = resolve
+      const timer = setTimeout(resolve, 250)
+      await promise
+      clearTimeout(timer)
+    }
+    this.#read += n
+    return this.received.subarray(this.#read - n, this.#read)
+  }
+
+  /** Connects and checks the CONNACK (accepted; session present or not). */
+  async handshake(options: Parameters<typeof connectPacket>[0], present = false): Promise<void> {
+    this.send(connectPacket(options))
+    assert.deepEqual([...(await this.read(4))], [0x20, 2, present ? 1 : 0, 0])
+  }
+
+  /** Resolves when the broker closes the connection; fails after `ms`. */
+  async expectClose(ms = 5000): Promise<void> {
+    const timer = setTimeout(() => this.socket.destroy(new Error('not closed')), ms)
+    await this.closed
+    clearTimeout(timer)
+    assert.ok(!this.socket.errored, 'the broker closed the connection')
+  }
+}
+
+describe('examples/mqtt with mosquitto clients', { concurrency: false, timeout: 30_000 }, () => {
+  before(async () => {
+    cli = startCli(['dev', worker, '--tcp', '0'])
+    ;({ tcp: port = 0 } = await readyPorts(cli, ['tcp']))
+  })
+  after(() => cli.stop())
+
+  test('remaining length: 1 to 4 bytes, a fifth is malformed', () => {
+    for (const n of [0, 127, 128, 16_383, 16_384, 268_435_455]) {
+      const bytes = Uint8Array.from(encodeRemainingLength(n))
+      assert.deepEqual(decodeRemainingLength(bytes, 0), { value: n, bytes: bytes.length })
+    }
+    assert.equal(decodeRemainingLength(Uint8Array.of(0x80, 0x80), 0), undefined)
+    assert.throws(() => decodeRemainingLength(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x01), 0))
+  })
+
+  test('a wildcard subscriber gets what is published', async () => {
+    const subscriber = await sub('-t', 'sensors/+/temp', '-t', 'home/#', '-v', '-C', '2', '-W', '5')
+    assert.equal((await pub('-t', 'sensors/kitchen/humidity', '-m', 'no')).code, 0)
+    assert.equal((await pub('-t', 'sensors/kitchen/temp', '-m', '21.5')).code, 0)
+    assert.equal((await pub('-t', 'home', '-m', 'parent level')).code, 0)
+    const { code, messages } = await subscriber.done
+    assert.equal(code, 0)
+    assert.deepEqual(messages, ['sensors/kitchen/temp 21.5', 'home parent level'])
+  })
+
+  test('QoS 1 round trip: PUBACK to the publisher, QoS 1 to the subscriber', async () => {
+    const subscriber = await sub('-t', 'q/1', '-q', '1', '-C', '1', '-W', '5')
+    const publisher = await pub('-t', 'q/1', '-q', '1', '-m', 'at least once', '-d')
+    assert.equal(publisher.code, 0)
+    assert.match(publisher.stdout, /received PUBACK/)
+    const { code, messages, debug } = await subscriber.done
+    assert.equal(code, 0)
+    assert.deepEqual(messages, ['at least once'])
+    assert.match(debug, /Subscribed \(mid: \d+\): 1/)
+    assert.match(debug, /received PUBLISH \(d0, q1, r0, m\d+, 'q\/1'/)
+    assert.match(debug, /sending PUBACK/)
+  })
+
+  test('a retained message reaches a late subscriber, and an empty one clears it', async () => {
+    assert.equal((await pub('-t', 'retained/a', '-m', 'first', '-r')).code, 0)
+    const late = await sub('-t', 'retained/+', '-v', '-C', '1', '-W', '5')
+    const first = await late.done
+    assert.deepEqual(first.messages, ['retained/a first'])
+    assert.match(first.debug, /received PUBLISH \(d0, q0, r1,/)
+
+    assert.equal((await pub('-t', 'retained/a', '-n', '-r')).code, 0)
+    assert.equal((await pub('-t', 'retained/b', '-m', 'second', '-r')).code, 0)
+    const later = await sub('-t', 'retained/+', '-v', '-C', '1', '-W', '5')
+    assert.deepEqual((await later.done).messages, ['retained/b second'])
+    assert.equal((await pub('-t', 'retained/b', '-n', '-r')).code, 0)
+  })
+
+  test('the last will goes out when a client drops, not when it says DISCONNECT', async () => {
+    const watcher = await sub('-t', 'will/#', '-v', '-C', '2', '-W', '5')
+    const polite = new RawClient()
+    await polite.handshake({ clientId: 'polite', will: { topic: 'will/polite', message: 'no' } })
+    polite.send(Buffer.from([0xe0, 0]))
+    await polite.expectClose()
+    const rude = new RawClient()
+    await rude.handshake({ clientId: 'rude', will: { topic: 'will/rude', message: 'gone' } })
+    rude.socket.destroy()
+    assert.equal((await pub('-t', 'will/marker', '-m', 'after')).code, 0)
+    assert.deepEqual((await watcher.done).messages, ['will/rude gone', 'will/marker after'])
+  })
+
+  test('keep-alive: a silent client is dropped after 1.5 × its interval, and its will sent', async () => {
+    const watcher = await sub('-t', 'silent/will', '-C', '1', '-W', '5')
+    const silent = new RawClient()
+    const started = performance.now()
+    await silent.handshake({
+      clientId: 'silent',
+      keepAlive: 1,
+      will: { topic: 'silent/will', message: 'timed out' },
+    })
+    await silent.expectClose(4000)
+    const elapsed = performance.now() - started
+    assert.ok(elapsed >= 1400 && elapsed < 3000, `closed after ${elapsed} ms`)
+    assert.deepEqual((await watcher.done).messages, ['timed out'])
+  })
+
+  test('PINGREQ, SUBSCRIBE with a bad filter, UNSUBSCRIBE', async () => {
+    const client = new RawClient()
+    await client.handshake({ clientId: 'raw' })
+    client.send(packet(0xc0))
+    assert.deepEqual([...(await client.read(2))], [0xd0, 0])
+    // three filters: QoS 2 is granted as 1, 'a/#/b' is invalid (0x80)
+    client.send(packet(0x82, u16(7), str('u/+'), Buffer.from([2]), str('a/#/b'), Buffer.from([0])))
+    assert.deepEqual([...(await client.read(6))], [0x90, 4, 0, 7, 1, 0x80])
+    client.send(packet(0xa2, u16(8), str('u/+')))
+    assert.deepEqual([...(await client.read(4))], [0xb0, 2, 0, 8])
+    // unsubscribed: a publish acknowledged before our PINGREQ is not delivered
+    assert.equal((await pub('-t', 'u/x', '-q', '1', '-m', 'not for raw')).code, 0)
+    client.send(packet(0xc0))
+    assert.deepEqual([...(await client.read(2))], [0xd0, 0])
+    client.socket.end()
+  })
+
+  test('QoS 2 from the publisher is acknowledged (PUBREC, PUBCOMP) and delivered at QoS 1', async () => {
+    const subscriber = await sub('-t', 'q/2', '-q', '2', '-C', '1', '-W', '5')
+    const publisher = await pub('-t', 'q/2', '-q', '2', '-m', 'exactly once', '-d')
+    assert.equal(publisher.code, 0)
+    assert.match(publisher.stdout, /received PUBREC[\s\S]*received PUBCOMP/)
+    const { messages, debug } = await subscriber.done
+    assert.deepEqual(messages, ['exactly once'])
+    assert.match(debug, /Subscribed \(mid: \d+\): 1/)
+  })
+
+  test('a persistent session keeps its subscriptions; a second connection takes over the id', async () => {
+    const first = new RawClient()
+    await first.handshake({ clientId: 'keeper', clean: false })
+    first.send(packet(0x82, u16(1), str('kept/topic'), Buffer.from([1])))
+    assert.deepEqual([...(await first.read(5))], [0x90, 3, 0, 1, 1])
+    const second = new RawClient()
+    await second.handshake({ clientId: 'keeper', clean: false }, true)
+    await first.expectClose()
+    assert.equal((await pub('-t', 'kept/topic', '-q', '1', '-m', 'hi')).code, 0)
+    const publish = await second.read(2 + 2 + 'kept/topic'.length + 2 + 2)
+    assert.equal(publish[0], 0x32) // PUBLISH, QoS 1
+    assert.equal(publish.subarray(4, 14).toString(), 'kept/topic')
+    assert.equal(publish.subarray(16).toString(), 'hi')
+    second.send(packet(0x40, publish.subarray(14, 16)))
+    second.send(Buffer.from([0xe0, 0]))
+    await second.expectClose()
+    const fresh = new RawClient()
+    await fresh.handshake({ clientId: 'keeper', clean: true })
+    fresh.send(Buffer.from([0xe0, 0]))
+    await fresh.expectClose()
+  })
+
+  test('refused CONNECTs: protocol level 3 gets code 1, an empty id without clean session code 2', async () => {
+    const old = new RawClient()
+    old.send(connectPacket({ clientId: 'old', level: 3 }))
+    assert.deepEqual([...(await old.read(4))], [0x20, 2, 0, 1])
+    await old.expectClose()
+    const anonymous = new RawClient()
+    anonymous.send(connectPacket({ clientId: '', clean: false }))
+    assert.deepEqual([...(await anonymous.read(4))], [0x20, 2, 0, 2])
+    await anonymous.expectClose()
+    const refused = await pub('-V', 'mqttv31', '-t', 'x', '-m', 'x')
+    assert.notEqual(refused.code, 0)
+  })
+
+  const malformed: [string, (client: RawClient) => Promise<void>][] = [
+    [
+      'a remaining length of 5 bytes',
+      async (c) => c.send(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 1])),
+    ],
+    [
+      'a packet bigger than the limit',
+      async (c) => c.send(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f])),
+    ],
+    ['PINGREQ before CONNECT', async (c) => c.send(packet(0xc0))],
+    [
+      'a protocol name that is not MQTT',
+      async (c) => c.send(packet(0x10, str('HTTP'), Buffer.from([4, 2, 0, 60]), str('x'))),
+    ],
+    [
+      'a second CONNECT',
+      async (c) => {
+        await c.handshake({ clientId: 'twice' })
+        c.send(connectPacket({ clientId: 'twice' }))
+      },
+    ],
+    [
+      'PUBLISH to a wildcard topic',
+      async (c) => {
+        await c.handshake({ clientId: 'wild' })
+        c.send(packet(0x30, str('a/+'), Buffer.from('x')))
+      },
+    ],
+    [
+      'SUBSCRIBE with reserved flags 0',
+      async (c) => {
+        await c.handshake({ clientId: 'flags' })
+        c.send(packet(0x80, u16(1), str('a'), Buffer.from([0])))
+      },
+    ],
+    [
+      'a string that runs past the packet',
+      async (c) => {
+        await c.handshake({ clientId: 'short' })
+        c.send(packet(0x30, u16(50), Buffer.from('abc')))
+      },
+    ],
+  ]
+  for (const [name, provoke] of malformed) {
+    test(`malformed: ${name} closes the connection`, async () => {
+      const client = new RawClient()
+      await provoke(client)
+      await client.expectClose()
+    })
+  }
+
+  test('after all that, the broker still serves', async () => {
+    const subscriber = await sub('-t', 'still/#', '-C', '1', '-W', '5')
+    assert.equal((await pub('-t', 'still/here', '-q', '1', '-m', 'yes')).code, 0)
+    assert.deepEqual((await subscriber.done).messages, ['yes'])
+    assert.doesNotMatch(cli.output, /handler failed|replica exited/)
+  })
+})
