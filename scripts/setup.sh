@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(ca-certificates openssl socat haproxy curl postgresql redis-server mariadb-server dnsutils redis-tools mosquitto-clients sip-tester)
+debian_packages=(ca-certificates openssl socat haproxy curl postgresql redis-server mariadb-server dnsutils redis-tools mosquitto-clients sip-tester swaks)
 
 missing=()
 for package in "${debian_packages[@]}"; do
@@ -22,6 +22,16 @@ if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm start's SMTP example offers STARTTLS: give it a certificate of its own,
+# made here so that no private key is ever committed.
+if [ ! -f examples/.certs/smtp.crt ]; then
+  echo "setup: making a self-signed certificate for the smtp example"
+  mkdir -p examples/.certs
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+    -subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
+    -keyout examples/.certs/smtp.key -out examples/.certs/smtp.crt 2>/dev/null
 fi
 
 echo "setup: installing npm dependencies"

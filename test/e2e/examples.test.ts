@@ -18,8 +18,8 @@ test('the examples npm start serves answer real clients', { timeout: 60_000 }, a
   const config = original
     .replace(/(address|listen) = "([\d.]+):\d+"/g, '$1 = "$2:0"')
     .replace(
-      /script = "([^"]+)"/g,
-      (_, script: string) => `script = ${JSON.stringify(join(examples, script))}`,
+      /^(script|cert|key) = "([^"]+)"/gm,
+      (_, key: string, file: string) => `${key} = ${JSON.stringify(join(examples, file))}`,
     )
   assert.notEqual(config, original, 'the config should have fixed ports to move')
   await using project = await tempProject({ 'sockworker.toml': config })
