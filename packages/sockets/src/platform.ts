@@ -31,6 +31,15 @@ export interface ByteChannelHandler {
   close(error: SocketError | undefined): void
 }
 
+/** A channel's handler until the core installs its own: it ignores everything. */
+export const unattachedHandler: ByteChannelHandler = {
+  open() {},
+  data() {},
+  end() {},
+  idle() {},
+  close() {},
+}
+
 /** Client or server TLS parameters for a channel. */
 export interface TlsParams {
   role: 'client' | 'server'

@@ -14,7 +14,13 @@
  *   reading the target meanwhile, so TCP backpressure reaches the target.
  */
 import { SocketError } from '../errors.ts'
-import type { ByteChannel, ByteChannelHandler, ChannelInfo, ChannelTuning } from '../platform.ts'
+import {
+  type ByteChannel,
+  type ByteChannelHandler,
+  type ChannelInfo,
+  type ChannelTuning,
+  unattachedHandler,
+} from '../platform.ts'
 import { closeFailure, diagnoseRefusal, type TunnelRoute } from './failure.ts'
 import { TunnelSendQueue } from './send-queue.ts'
 import { closeReason, tunnelWire } from './wire.ts'
@@ -35,18 +41,10 @@ export interface TunnelSocket {
 
 const OPEN = 1
 
-const unattached: ByteChannelHandler = {
-  open() {},
-  data() {},
-  end() {},
-  idle() {},
-  close() {},
-}
-
 const END = Symbol('end')
 
 export class TunnelChannel implements ByteChannel {
-  handler: ByteChannelHandler = unattached
+  handler: ByteChannelHandler = unattachedHandler
   readonly #ws: TunnelSocket
   readonly #route: TunnelRoute
   readonly #info: ChannelInfo

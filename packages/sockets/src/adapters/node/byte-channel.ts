@@ -6,23 +6,16 @@ import type { Socket as NetSocket } from 'node:net'
 import { TLSSocket, connect as tlsConnect } from 'node:tls'
 import { formatAddress } from '../../address.ts'
 import type { SocketError } from '../../errors.ts'
-import type {
-  ByteChannel,
-  ByteChannelHandler,
-  ChannelInfo,
-  ChannelTuning,
-  TlsParams,
+import {
+  type ByteChannel,
+  type ByteChannelHandler,
+  type ChannelInfo,
+  type ChannelTuning,
+  type TlsParams,
+  unattachedHandler,
 } from '../../platform.ts'
 import { toSocketError } from './errors.ts'
 import { clientTlsOptions, describeTls, serverTlsOptions } from './tls.ts'
-
-const unattached: ByteChannelHandler = {
-  open() {},
-  data() {},
-  end() {},
-  idle() {},
-  close() {},
-}
 
 export interface NodeChannelOptions {
   /** The peer, for error messages, as "db:5432". */
@@ -32,7 +25,7 @@ export interface NodeChannelOptions {
 }
 
 export class NodeByteChannel implements ByteChannel {
-  handler: ByteChannelHandler = unattached
+  handler: ByteChannelHandler = unattachedHandler
   readonly #socket: NetSocket
   readonly #peer: string
   #open: boolean
