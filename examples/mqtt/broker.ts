@@ -1,7 +1,8 @@
 /**
- * The broker's state: sessions with their subscriptions, and retained
- * messages. It lives in module scope, so it is shared by every connection
- * of one replica; run this worker with `replicas = 1` (see the README).
+ * The broker's live state: sessions with their subscriptions. It lives in
+ * module scope, so it is shared by every connection of one replica; run this
+ * worker with `replicas = 1` (see the README). Retained messages are kept
+ * apart, in the storage binding (retained.ts).
  */
 import type { QoS } from './codec.ts'
 import { publish as encodePublish } from './packets.ts'
@@ -32,7 +33,6 @@ export interface Session {
 }
 
 const sessions = new Map<string, Session>()
-const retained = new Map<string, Message>()
 
 /**
  * Attaches a connection to its client id's session (§3.1.2.4): a clean
@@ -76,17 +76,13 @@ export function closeSession(session: Session, link: Link): void {
 
 /**
  * Routes a message to every online session with a matching filter, once per
- * session at the highest QoS granted (§3.3.5), and updates the retained store.
+ * session at the highest QoS granted (§3.3.5). Storing a retained message is
+ * the caller's job (RetainedStore.put).
  *
  * @example
  * route({ topic: 'a/b', payload, qos: 1, retain: false })
  */
 export function route(message: Message): void {
-  if (message.retain) {
-    // §3.3.1.3: an empty retained message clears the topic and is not stored.
-    if (message.payload.length === 0) retained.delete(message.topic)
-    else retained.set(message.topic, { ...message, qos: Math.min(message.qos, 1) as QoS })
-  }
   for (const session of sessions.values()) {
     let best: QoS | undefined
     for (const [filter, qos] of session.subscriptions) {
@@ -109,12 +105,18 @@ export function subscribe(session: Session, filter: string, requested: QoS): QoS
   return granted
 }
 
-/** Sends `filter`'s retained messages to the session, retain flag set (§3.3.1.3). */
-export function sendRetained(session: Session, filter: string): void {
+/**
+ * Sends the retained messages matching `filter` to the session, retain flag
+ * set (§3.3.1.3).
+ *
+ * @example
+ * sendRetained(session, 'status/#', await store.all())
+ */
+export function sendRetained(session: Session, filter: string, retained: Message[]): void {
   const granted = session.subscriptions.get(filter)
   if (granted === undefined) return
-  for (const message of retained.values()) {
-    if (matches(filter, message.topic)) deliver(session, message, granted)
+  for (const message of retained) {
+    if (matches(filter, message.topic)) deliver(session, { ...message, retain: true }, granted)
   }
 }
 

@@ -2,7 +2,9 @@
  * An MQTT 3.1.1 broker: CONNECT, PUBLISH QoS 0 and 1 (QoS 2 is accepted and
  * delivered at QoS 1), SUBSCRIBE/UNSUBSCRIBE with `+`/`#`, retained
  * messages, keep-alive and last will. A broken packet closes the connection,
- * as MQTT says (§4.8); the broker keeps serving everyone else.
+ * as MQTT says (§4.8); the broker keeps serving everyone else. Retained
+ * messages go to the storage binding `env.RETAINED` (var RETAINED_BINDING
+ * names another), so they survive a restart; sessions stay in memory.
  *
  *   mosquitto_sub -h 127.0.0.1 -p 1883 -t 'sensors/#' -v
  *   mosquitto_pub -h 127.0.0.1 -p 1883 -t sensors/kitchen -m 21.5
@@ -11,6 +13,7 @@ import type { Socket } from '@sockworker/sockets'
 import {
   closeSession,
   type Link,
+  type Message,
   openSession,
   route,
   type Session,
@@ -20,6 +23,7 @@ import {
 } from './broker.ts'
 import { MalformedPacket, PacketReader, type QoS, type RawPacket, Type } from './codec.ts'
 import * as packets from './packets.ts'
+import { type RetainedStore, retainedStore } from './retained.ts'
 import { isTopicFilter, isTopicName } from './topics.ts'
 
 /** The largest packet accepted; bigger ones close the connection. */
@@ -29,9 +33,13 @@ const CONNECT_TIMEOUT_MS = 10_000
 /** How long a closing connection may take to flush what is queued for it. */
 const CLOSE_FLUSH_MS = 2000
 
+/** One store per process: the binding (or memory) is the same for every connection. */
+let retained: RetainedStore | undefined
+
 export default {
-  async connect(socket: Socket): Promise<void> {
-    await new Connection(socket).run()
+  async connect(socket: Socket, env: Record<string, unknown>): Promise<void> {
+    retained ??= retainedStore(env)
+    await new Connection(socket, retained).run()
   },
 }
 
@@ -39,6 +47,7 @@ export default {
 class Connection implements Link {
   #reader: ReadableStreamDefaultReader<Uint8Array>
   #writer: WritableStreamDefaultWriter<Uint8Array>
+  #retained: RetainedStore
   #packets = new PacketReader(MAX_PACKET_BYTES)
   #session: Session | undefined
   #will: packets.Will | undefined
@@ -51,9 +60,10 @@ class Connection implements Link {
   // QoS 2 packet ids received and not yet released, so a resent PUBLISH is not routed twice.
   #qos2 = new Set<number>()
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, retained: RetainedStore) {
     this.#reader = socket.readable.getReader()
     this.#writer = socket.writable.getWriter()
+    this.#retained = retained
   }
 
   async run(): Promise<void> {
@@ -65,7 +75,8 @@ class Connection implements Link {
         if (done) break
         for (const packet of this.#packets.push(value)) {
           this.#armTimer()
-          graceful = this.#handle(packet)
+          // One packet at a time: PUBLISH and SUBSCRIBE may wait on storage.
+          graceful = await this.#handle(packet)
           if (this.#done) break
         }
       }
@@ -74,7 +85,7 @@ class Connection implements Link {
       // connection ends without DISCONNECT, so the will goes out below.
     } finally {
       clearTimeout(this.#timer)
-      this.#finish(graceful)
+      await this.#finish(graceful)
     }
     // Flush what is queued (a refusing CONNACK, say), but do not wait forever
     // on a peer that stopped reading.
@@ -107,15 +118,28 @@ class Connection implements Link {
   }
 
   /** The will is published unless the client said DISCONNECT (§3.1.2.5). */
-  #finish(graceful: boolean): void {
+  async #finish(graceful: boolean): Promise<void> {
     const session = this.#session
     if (session === undefined) return
     closeSession(session, this)
-    if (!graceful && this.#will) route(this.#will)
+    if (!graceful && this.#will) await this.#publish(this.#will)
+  }
+
+  /** Routes a message to subscribers and, if it is retained, stores it (or clears the topic). */
+  async #publish(message: Message): Promise<void> {
+    const stored = message.retain ? this.#retained.put(message) : undefined
+    // §3.3.1.3: a message sent to an existing subscription has retain 0.
+    route({ ...message, retain: false })
+    try {
+      await stored
+    } catch (error) {
+      // The subscribers have it; only later ones will miss it. Say why, keep serving.
+      console.error(`mqtt: could not store the retained message on "${message.topic}": ${error}`)
+    }
   }
 
   /** Handles one packet; returns true when it was DISCONNECT. */
-  #handle(packet: RawPacket): boolean {
+  async #handle(packet: RawPacket): Promise<boolean> {
     if (packet.type === Type.CONNECT) {
       if (this.#connected) throw new MalformedPacket('Second CONNECT')
       this.#onConnect(packets.parseConnect(packet.body))
@@ -124,7 +148,7 @@ class Connection implements Link {
     if (!this.#connected) throw new MalformedPacket(`Packet type ${packet.type} before CONNECT`)
     switch (packet.type) {
       case Type.PUBLISH:
-        this.#onPublish(packets.parsePublish(packet))
+        await this.#onPublish(packets.parsePublish(packet))
         return false
       case Type.PUBREL:
         this.#qos2.delete(packets.parsePacketId(packet.body))
@@ -134,7 +158,7 @@ class Connection implements Link {
         packets.parsePacketId(packet.body) // nothing to retry: this example does not resend
         return false
       case Type.SUBSCRIBE:
-        this.#onSubscribe(packet.body)
+        await this.#onSubscribe(packet.body)
         return false
       case Type.UNSUBSCRIBE:
         this.#onUnsubscribe(packet.body)
@@ -176,7 +200,7 @@ class Connection implements Link {
     this.#done = true
   }
 
-  #onPublish(publish: packets.Publish): void {
+  async #onPublish(publish: packets.Publish): Promise<void> {
     if (!isTopicName(publish.topic)) {
       throw new MalformedPacket(`Topic name "${publish.topic}" is empty or has a wildcard`)
     }
@@ -186,11 +210,12 @@ class Connection implements Link {
       if (this.#qos2.has(packetId)) return // a resend: routed already
       this.#qos2.add(packetId)
     }
-    route({ ...publish, qos: Math.min(qos, 1) as QoS })
+    // PUBACK only once a retained message is stored: acknowledged means kept.
+    await this.#publish({ ...publish, qos: Math.min(qos, 1) as QoS })
     if (qos === 1 && packetId !== undefined) this.send(packets.ack(Type.PUBACK, packetId))
   }
 
-  #onSubscribe(body: Uint8Array): void {
+  async #onSubscribe(body: Uint8Array): Promise<void> {
     const session = this.#session
     if (session === undefined) return
     const { packetId, filters } = packets.parseSubscribe(body, true)
@@ -198,7 +223,13 @@ class Connection implements Link {
       isTopicFilter(filter) ? subscribe(session, filter, qos) : 0x80,
     )
     this.send(packets.suback(packetId, codes))
-    for (const { filter } of filters) sendRetained(session, filter)
+    let messages: Message[] = []
+    try {
+      messages = await this.#retained.all()
+    } catch (error) {
+      console.error(`mqtt: could not read retained messages: ${error}`)
+    }
+    for (const { filter } of filters) sendRetained(session, filter, messages)
   }
 
   #onUnsubscribe(body: Uint8Array): void {

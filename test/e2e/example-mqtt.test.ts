@@ -1,5 +1,7 @@
 /**
- * End to end: examples/mqtt under `sockworker dev`, driven by the Mosquitto
+ * End to end: examples/mqtt under `sockworker dev` with its retained
+ * messages in a storage binding (`--storage RETAINED=<tmp>/mqtt.sqlite`),
+ * driven by the Mosquitto
  * command-line clients (mosquitto_sub, mosquitto_pub) and, for what those
  * clients will not send (a will then a dropped socket, silence past the
  * keep-alive, broken packets), by a raw node:net client writing bytes.
@@ -12,7 +14,8 @@ import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { decodeRemainingLength, encodeRemainingLength } from '../../examples/mqtt/codec.ts'
-import { type Cli, readyPorts, startCli } from './cli.ts'
+import { decodeRetained, encodeRetained } from '../../examples/mqtt/retained.ts'
+import { type Cli, readyPorts, startCli, tempProject } from './cli.ts'
 
 const worker = new URL('../../examples/mqtt/worker.ts', import.meta.url).pathname
 
@@ -146,12 +149,24 @@ class RawClient {
   }
 }
 
+/** Starts the broker under `sockworker dev`; `extra` adds e.g. `--storage`. */
+async function start(...extra: string[]): Promise<void> {
+  cli = startCli(['dev', worker, '--tcp', '0', ...extra])
+  ;({ tcp: port = 0 } = await readyPorts(cli, ['tcp']))
+}
+
 describe('examples/mqtt with mosquitto clients', { concurrency: false, timeout: 30_000 }, () => {
+  let project: Awaited<ReturnType<typeof tempProject>>
+  const withStorage = () => start('--storage', `RETAINED=${project.path('mqtt.sqlite')}`)
+
   before(async () => {
-    cli = startCli(['dev', worker, '--tcp', '0'])
-    ;({ tcp: port = 0 } = await readyPorts(cli, ['tcp']))
+    project = await tempProject({})
+    await withStorage()
   })
-  after(() => cli.stop())
+  after(async () => {
+    await cli?.stop()
+    await project?.[Symbol.asyncDispose]()
+  })
 
   test('remaining length: 1 to 4 bytes, a fifth is malformed', () => {
     for (const n of [0, 127, 128, 16_383, 16_384, 268_435_455]) {
@@ -160,6 +175,20 @@ describe('examples/mqtt with mosquitto clients', { concurrency: false, timeout: 
     }
     assert.equal(decodeRemainingLength(Uint8Array.of(0x80, 0x80), 0), undefined)
     assert.throws(() => decodeRemainingLength(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x01), 0))
+  })
+
+  test('a retained value is the QoS byte then the payload', () => {
+    const message = {
+      topic: 't',
+      payload: Uint8Array.of(0x61, 0x62),
+      qos: 1 as const,
+      retain: true,
+    }
+    const value = encodeRetained(message)
+    assert.deepEqual([...value], [1, 0x61, 0x62])
+    assert.deepEqual(decodeRetained('t', value), { ...message, payload: value.subarray(1) })
+    assert.equal(decodeRetained('t', 'a string'), undefined)
+    assert.equal(decodeRetained('t', Uint8Array.of(7, 0x61)), undefined)
   })
 
   test('a wildcard subscriber gets what is published', async () => {
@@ -344,6 +373,38 @@ describe('examples/mqtt with mosquitto clients', { concurrency: false, timeout: 
     const subscriber = await sub('-t', 'still/#', '-C', '1', '-W', '5')
     assert.equal((await pub('-t', 'still/here', '-q', '1', '-m', 'yes')).code, 0)
     assert.deepEqual((await subscriber.done).messages, ['yes'])
-    assert.doesNotMatch(cli.output, /handler failed|replica exited/)
+    assert.doesNotMatch(cli.output, /handler failed|replica exited|mqtt: /)
+  })
+
+  test('a retained message survives a restart of the CLI (same SQLite file)', async () => {
+    // QoS 1: the PUBACK comes once the message is stored, so stopping right after is safe.
+    assert.equal((await pub('-t', 'durable/boiler', '-q', '1', '-m', 'on', '-r')).code, 0)
+    assert.equal((await pub('-t', 'durable/cleared', '-q', '1', '-m', 'x', '-r')).code, 0)
+    assert.equal((await pub('-t', 'durable/cleared', '-q', '1', '-n', '-r')).code, 0)
+    await cli.stop()
+    await withStorage()
+    const late = await sub('-t', 'durable/#', '-v', '-q', '1', '-C', '1', '-W', '5')
+    const { messages, debug } = await late.done
+    assert.deepEqual(messages, ['durable/boiler on'])
+    assert.match(debug, /received PUBLISH \(d0, q1, r1, m\d+, 'durable\/boiler'/)
+    assert.equal((await pub('-t', 'durable/boiler', '-n', '-r', '-q', '1')).code, 0)
+  })
+})
+
+describe('examples/mqtt without a storage binding', { timeout: 20_000 }, () => {
+  test('retained messages stay in memory, with one warning', async () => {
+    await start()
+    try {
+      for (const payload of ['one', 'two']) {
+        assert.equal((await pub('-t', 'memory/a', '-q', '1', '-m', payload, '-r')).code, 0)
+      }
+      const late = await sub('-t', 'memory/#', '-v', '-C', '1', '-W', '5')
+      assert.deepEqual((await late.done).messages, ['memory/a two'])
+      const warnings = cli.output.match(/no storage binding "RETAINED"/g) ?? []
+      assert.equal(warnings.length, 1, cli.output)
+      assert.doesNotMatch(cli.output, /handler failed|replica exited/)
+    } finally {
+      await cli.stop()
+    }
   })
 })
