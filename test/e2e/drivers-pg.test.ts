@@ -151,7 +151,13 @@ describe('pg inside a worker', { concurrency: false }, () => {
     for (const [i, { status, body }] of replies.entries()) {
       t.diagnostic(`${modes[i]}: ${JSON.stringify(body)} after ${Math.round(elapsed)} ms`)
       assert.equal(status, 500)
-      assert.equal(body['error'], 'Connection terminated unexpectedly')
+      // The killed server's kernel closes the connection with FIN or RST,
+      // depending on timing: pg reports the first as a termination, the
+      // second as the reset itself. Either is an error, which is the point.
+      assert.match(
+        String(body['error']),
+        /^Connection terminated unexpectedly$|connection reset by peer|ECONNRESET/,
+      )
     }
     // The pool hands out a new connection, which fails at once: the replica is alive.
     for (const mode of modes) {
