@@ -62,7 +62,11 @@ describe('mysql2 inside a worker', { concurrency: false }, () => {
     t.diagnostic(`${JSON.stringify(body)} after ${Math.round(elapsed)} ms`)
     assert.ok(elapsed < 5000, `the error arrived ${Math.round(elapsed)} ms after the kill`)
     assert.equal(status, 500)
-    assert.equal(body['code'], 'PROTOCOL_CONNECTION_LOST')
+    // FIN or RST from the killed server's kernel, depending on timing.
+    assert.ok(
+      ['PROTOCOL_CONNECTION_LOST', 'ECONNRESET'].includes(String(body['code'])),
+      JSON.stringify(body),
+    )
     // The pool opens a new connection, which fails at once: the replica is alive.
     const next = await getJson(port, '/query?n=1', 5000)
     assert.equal(next.status, 500)
