@@ -31,8 +31,8 @@ function redisCli(port: number, ...args: string[]): Promise<{ code: number; outp
 }
 
 /** Starts the inspector in front of 127.0.0.1:`upstreamPort` with `block`; resolves with the CLI and its port. */
-async function startInspector(upstreamPort: number, block: string) {
-  const args = ['dev', 'examples/inspector/worker.ts', '--tcp', '0']
+async function startInspector(upstreamPort: number, block: string, extra: string[] = []) {
+  const args = ['dev', 'examples/inspector/worker.ts', '--tcp', '0', ...extra]
   const vars = ['--var', `UPSTREAM=127.0.0.1:${upstreamPort}`, '--var', `BLOCK=${block}`]
   const cli = startCli([...args, ...vars], { cwd: root })
   const { tcp: port = 0 } = await readyPorts(cli, ['tcp'])
@@ -153,6 +153,39 @@ describe('examples/inspector with redis-cli and redis-server', { concurrency: fa
     await closed
     await literal.cli.waitFor(/#(\d+) client -> upstream end/, 5000, from)
     assert.equal((await redisCli(redis.port, 'GET', 'half-closed')).output, 'yes')
+  })
+
+  test('allow_half_open: a reply that comes after the client ended reaches it only when set', async () => {
+    // An upstream that answers only once the client has ended its side, as
+    // request/response protocols that signal "done" with FIN do.
+    const upstream = createServer({ allowHalfOpen: true }, (socket) => {
+      let got = ''
+      socket.setEncoding('latin1')
+      socket.on('data', (data: string) => {
+        got += data
+      })
+      socket.on('end', () => socket.end(`got:${got}`))
+    }).listen(0, '127.0.0.1')
+    await once(upstream, 'listening')
+    const { port: upstreamPort } = upstream.address() as { port: number }
+    const ask = async (extra: string[]) => {
+      const inspector = await startInspector(upstreamPort, 'FLUSHALL', extra)
+      try {
+        const socket = connect({ host: '127.0.0.1', port: inspector.port })
+        const closed = closedByServer(socket)
+        socket.end('hello')
+        return await closed
+      } finally {
+        await inspector.cli.stop()
+      }
+    }
+    try {
+      assert.equal(await ask(['--allow-half-open']), 'got:hello')
+      // workerd's default: the client's end closes our side too, so the late reply is lost.
+      assert.equal(await ask([]), '')
+    } finally {
+      upstream.close()
+    }
   })
 
   test('an upstream that cannot be reached closes the client, and the worker keeps serving', async () => {

@@ -32,6 +32,7 @@ export async function dev(argv: string[]): Promise<number> {
       key: { type: 'string' },
       var: { type: 'string', multiple: true, default: [] },
       storage: { type: 'string', multiple: true, default: [] },
+      'allow-half-open': { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'info' },
       compatibility: { type: 'string', default: 'workerd' },
       help: { type: 'boolean', short: 'h' },

@@ -10,6 +10,7 @@ export interface ListenerFlags {
   http: string[]
   cert: string | undefined
   key: string | undefined
+  'allow-half-open': boolean | undefined
 }
 
 const flowIdleMs = 30_000
@@ -26,6 +27,7 @@ export function listenersFromFlags(flags: ListenerFlags, idleTimeoutMs: number):
       hostname,
       port,
       proxyProtocol: 'off',
+      allowHalfOpen: (type === 'tcp' || type === 'tls') && flags['allow-half-open'] === true,
       idleTimeoutMs: type === 'udp' ? flowIdleMs : idleTimeoutMs,
     }
     if (tls !== undefined && (type === 'tls' || type === 'tcp')) listener.tls = tls

@@ -21,6 +21,7 @@ Listeners (each may be repeated; host defaults to 127.0.0.1, port 0 picks a free
   --udp [host:]port            UDP; each remote address and port is one socket (a flow)
   --http [host:]port           HTTP, for the worker's fetch handler
   --cert FILE --key FILE       certificate and key (PEM) for --tls and StartTLS
+  --allow-half-open            tcp/tls: keep writing after the client ends its side (default: close both)
 Worker:
   --var KEY=VALUE              put KEY in env (repeatable)
   --storage NAME=FILE          a key-value binding on env.NAME, kept in the SQLite FILE (repeatable)

@@ -90,3 +90,26 @@ describe('listeners', () => {
     assert.equal(config.workers.length, 4)
   })
 })
+
+describe('allow_half_open', () => {
+  it('is false unless set, and only tcp and tls take it', async () => {
+    const config = await project.valid(
+      '[[workers]]\nname = "a"\nscript = "echo/worker.ts"\n' +
+        '[[workers.listeners]]\ntype = "tcp"\naddress = "7000"\nallow_half_open = true\n' +
+        '[[workers.listeners]]\ntype = "tcp"\naddress = "7001"\n',
+    )
+    assert.deepEqual(
+      config.workers[0]?.listeners.map((l) => l.allowHalfOpen),
+      [true, false],
+    )
+    const found = await project.issues(
+      '[[workers]]\nname = "a"\nscript = "echo/worker.ts"\n' +
+        '[[workers.listeners]]\ntype = "udp"\naddress = "7000"\nallow_half_open = true\n' +
+        '[[workers.listeners]]\ntype = "tcp"\naddress = "7001"\nallow_half_open = "yes"\n',
+    )
+    assert.deepEqual(found, [
+      'workers[0].listeners[0].allow_half_open: not allowed for "udp" listeners; only tcp and tls connections half-close',
+      'workers[0].listeners[1].allow_half_open: "yes" is not true or false',
+    ])
+  })
+})

@@ -15,6 +15,7 @@ import {
 } from './tls.ts'
 import type { ListenerType } from './types.ts'
 import {
+  boolean,
   type Checked,
   type Context,
   formatPath,
@@ -41,6 +42,7 @@ export interface CheckedListener {
   alpn?: string[]
   proxy_protocol?: 'off' | 'v1' | 'v2' | 'any'
   idle_timeout_ms?: number
+  allow_half_open?: boolean
 }
 
 /**
@@ -85,6 +87,7 @@ export function listenerSchema(dir: string, bindings: Bindings): Schema<CheckedL
     alpn: optional(array(string({ expected: 'a protocol name such as "h2" or "smtp"' }))),
     proxy_protocol: optional(oneOf(['off', 'v1', 'v2', 'any'])),
     idle_timeout_ms: optional(integer(1, MAX_TIMER_MS)),
+    allow_half_open: optional(boolean()),
   })
   return pipe(keys, (listener, path, ctx): Checked<CheckedListener> => {
     const clash = bindings.add([...path, 'address'], listener.type, listener.address)
@@ -105,6 +108,11 @@ function checkTypeKeys(listener: CheckedListener, path: Path, ctx: Context): boo
     ['sni', type === 'tcp' || type === 'tls', 'only tls and tcp (for StartTLS) use certificates'],
     ['alpn', type === 'tls', 'only tls listeners negotiate ALPN'],
     ['proxy_protocol', type === 'tcp' || type === 'tls', 'only tcp and tls take PROXY protocol'],
+    [
+      'allow_half_open',
+      type === 'tcp' || type === 'tls',
+      'only tcp and tls connections half-close',
+    ],
     [
       'idle_timeout_ms',
       type === 'udp',

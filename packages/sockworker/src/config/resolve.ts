@@ -61,6 +61,7 @@ function resolveListener(listener: CheckedListener, connectionIdleMs: number): L
     hostname: listener.address.hostname,
     port: listener.address.port,
     proxyProtocol: listener.proxy_protocol ?? 'off',
+    allowHalfOpen: listener.allow_half_open ?? false,
     idleTimeoutMs:
       listener.type === 'udp' ? (listener.idle_timeout_ms ?? 30_000) : connectionIdleMs,
   }

@@ -41,6 +41,7 @@ describe('defaults', () => {
           hostname: '127.0.0.1',
           port: 7000,
           proxyProtocol: 'off',
+          allowHalfOpen: false,
           idleTimeoutMs: 300_000,
         },
       ],
@@ -57,6 +58,7 @@ describe('defaults', () => {
       hostname: '0.0.0.0',
       port: 5353,
       proxyProtocol: 'off',
+      allowHalfOpen: false,
       idleTimeoutMs: 30_000,
     })
   })

@@ -92,6 +92,12 @@ export interface ListenerConfig {
   /** Default `off`; always `off` for `udp` and `http`. */
   proxyProtocol: ProxyProtocol
   /**
+   * `tcp`/`tls`: keep the socket's writable open after the client ends its
+   * side, for proxies and protocols that half-close. Default `false`, as in
+   * workerd: the end of input closes the writable too.
+   */
+  allowHalfOpen: boolean
+  /**
    * For `udp`: the flow idle timeout (default 30000). For the others: the
    * worker's per-connection `limits.idleTimeoutMs`, so the listener carries
    * the timeout that applies to it either way.

@@ -178,6 +178,17 @@ export function oneOf<const T extends string>(values: readonly T[]): Schema<T> {
   }
 }
 
+/** `true` or `false`. */
+export function boolean(): Schema<boolean> {
+  const expected = 'true or false'
+  return {
+    expected,
+    check(value, path, ctx) {
+      return typeof value === 'boolean' ? value : mismatch(ctx, path, value, expected)
+    },
+  }
+}
+
 /** Makes a key of an `object` optional: when absent it is left out of the result. */
 export function optional<T>(schema: Schema<T>): Schema<T> & { readonly optional: true } {
   return { ...schema, optional: true }

@@ -118,6 +118,7 @@ function streamAcceptor(config: ListenerConfig, name: string, deps: ListenerDeps
         ...(startTlsMaterial ? { tls: startTlsMaterial } : {}),
         ...(peer ? { peer } : {}),
         idleTimeout: worker.limits.idleTimeoutMs,
+        allowHalfOpen: config.allowHalfOpen,
       }),
       name,
     )
