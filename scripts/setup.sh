@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(ca-certificates openssl socat haproxy curl postgresql redis-server mariadb-server dnsutils redis-tools mosquitto-clients sip-tester swaks)
+mapfile -t debian_packages < <(grep -v '^#' scripts/debian-packages.txt | grep -v '^$')
 
 missing=()
 for package in "${debian_packages[@]}"; do
