@@ -22,6 +22,10 @@ export interface ChannelInfo {
 export interface ByteChannelHandler {
   /** Connected, and when TLS is on, the handshake is done. */
   open(): void
+  /**
+   * A chunk from the peer. If it covers its whole ArrayBuffer, that buffer
+   * must be one the core may transfer: never a shared pool.
+   */
   data(chunk: Uint8Array): void
   /** The peer ended its side. */
   end(): void

@@ -261,15 +261,7 @@ export class StreamTransport {
     if (reader === undefined || this.#readDone) return
     this.#stats.bytesReceived += chunk.byteLength
     this.#stats.packetsReceived++
-    const bytes = ownedBytes(chunk)
-    try {
-      reader.enqueue(bytes)
-    } catch (error) {
-      // Some runtime memory (Node's Buffer pool) cannot be transferred even
-      // when the view covers all of it: hand over a copy instead.
-      if (bytes !== chunk || !(error instanceof TypeError)) throw error
-      reader.enqueue(chunk.slice())
-    }
+    reader.enqueue(ownedBytes(chunk))
     if ((reader.desiredSize ?? 0) <= 0) this.#pause()
   }
 

@@ -10,8 +10,7 @@
  * - GET /sleep?seconds=S: `SELECT SLEEP(?)`.
  */
 import mysql from 'mysql2/promise'
-
-type Env = Record<string, string | undefined>
+import { type Env, jsonRoutes } from './json-routes.ts'
 
 let pool: mysql.Pool | undefined
 
@@ -40,21 +39,7 @@ async function sleep(params: URLSearchParams, env: Env): Promise<unknown> {
   return rows[0]
 }
 
-const routes: Record<string, (params: URLSearchParams, env: Env) => Promise<unknown>> = {
+export default jsonRoutes({
   '/query': query,
   '/sleep': sleep,
-}
-
-export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
-    const url = new URL(request.url)
-    const route = routes[url.pathname]
-    if (route === undefined) return Response.json({ error: 'no such route' }, { status: 404 })
-    try {
-      return Response.json(await route(url.searchParams, env))
-    } catch (error) {
-      const { message, code } = error as { message?: string; code?: string }
-      return Response.json({ error: message ?? String(error), code }, { status: 500 })
-    }
-  },
-}
+})

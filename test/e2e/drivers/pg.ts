@@ -16,8 +16,7 @@
  * - GET /login?password=P: a one-off client with that password.
  */
 import pg from 'pg'
-
-type Env = Record<string, string | undefined>
+import { type Env, jsonRoutes } from './json-routes.ts'
 
 const pools = new Map<string, pg.Pool>()
 
@@ -79,22 +78,8 @@ async function login(params: URLSearchParams, env: Env): Promise<unknown> {
   }
 }
 
-const routes: Record<string, (params: URLSearchParams, env: Env) => Promise<unknown>> = {
+export default jsonRoutes({
   '/query': query,
   '/sleep': sleep,
   '/login': login,
-}
-
-export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
-    const url = new URL(request.url)
-    const route = routes[url.pathname]
-    if (route === undefined) return Response.json({ error: 'no such route' }, { status: 404 })
-    try {
-      return Response.json(await route(url.searchParams, env))
-    } catch (error) {
-      const { message, code } = error as { message?: string; code?: string }
-      return Response.json({ error: message ?? String(error), code }, { status: 500 })
-    }
-  },
-}
+})

@@ -11,8 +11,7 @@
  * - GET /blpop?key=K&seconds=S: a blocking pop, which waits for a push.
  */
 import { Redis } from 'ioredis'
-
-type Env = Record<string, string | undefined>
+import { type Env, jsonRoutes } from './json-routes.ts'
 
 let client: Redis | undefined
 
@@ -56,22 +55,8 @@ async function blpop(params: URLSearchParams, env: Env): Promise<unknown> {
   return { popped }
 }
 
-const routes: Record<string, (params: URLSearchParams, env: Env) => Promise<unknown>> = {
+export default jsonRoutes({
   '/counter': counter,
   '/pipeline': pipeline,
   '/blpop': blpop,
-}
-
-export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
-    const url = new URL(request.url)
-    const route = routes[url.pathname]
-    if (route === undefined) return Response.json({ error: 'no such route' }, { status: 404 })
-    try {
-      return Response.json(await route(url.searchParams, env))
-    } catch (error) {
-      const { message, name } = error as { message?: string; name?: string }
-      return Response.json({ error: message ?? String(error), name }, { status: 500 })
-    }
-  },
-}
+})

@@ -69,10 +69,6 @@ export class Supervisor {
     return prometheusText([...this.#groups.values()].map((group) => group.figures()))
   }
 
-  group(name: string): WorkerGroup | undefined {
-    return this.#groups.get(name)
-  }
-
   async #reload(config: ResolvedConfig): Promise<void> {
     const log = this.#options.log
     const names = new Set(config.workers.map((w) => w.name))

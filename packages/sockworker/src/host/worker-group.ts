@@ -103,13 +103,6 @@ export class WorkerGroup {
     return { worker: this.#config.name, snapshot, restarts: this.#restarts, replicas }
   }
 
-  /** Process ids of the current replicas, for tests and `kill`. */
-  pids(): number[] {
-    return this.#slots.flatMap((slot) =>
-      slot.replica?.pid === undefined ? [] : [slot.replica.pid],
-    )
-  }
-
   #spawnGeneration(): Slot[] {
     this.#generation++
     return Array.from({ length: this.#config.replicas }, (_, index) => {

@@ -4,7 +4,6 @@
  */
 import type { Socket as NetSocket } from 'node:net'
 import { TLSSocket, connect as tlsConnect } from 'node:tls'
-import { formatAddress } from '../../address.ts'
 import type { SocketError } from '../../errors.ts'
 import {
   type ByteChannel,
@@ -156,8 +155,4 @@ export class NodeByteChannel implements ByteChannel {
   #onTimeout = (): void => {
     this.handler.idle()
   }
-}
-
-export function describePeer(host: string, port: number): string {
-  return formatAddress(host, port)
 }
