@@ -4,6 +4,8 @@
  * and `ours()` (`@sockworker/sockets` on both ends), which do the same work.
  */
 
+import { listen, type Socket } from '@sockworker/sockets'
+
 /** What the harness hands each run. */
 export interface RunOptions {
   /** Smaller sizes, for a smoke run. */
@@ -107,3 +109,28 @@ export function median(values: number[]): number {
 
 /** Swallow a rejection that is observed elsewhere (or deliberately ignored). */
 export function ignore(): void {}
+
+/**
+ * A listener on an ephemeral loopback port whose first accepted socket (or
+ * UDP flow) is handed over; both are released with `res`.
+ *
+ * @example
+ * const { port, first } = await listenForOne(res, signal, 'tcp')
+ */
+export async function listenForOne(
+  res: AsyncDisposableStack,
+  signal: AbortSignal,
+  type: 'tcp' | 'udp',
+): Promise<{ port: number; first: Promise<Socket> }> {
+  const listener = listen({ type, hostname: HOST, port: 0 })
+  res.defer(() => listener.close())
+  const { port } = await listener.opened
+  const first = (async () => {
+    const accepted = await listener[Symbol.asyncIterator]().next()
+    if (accepted.done) throw new Error('The listener closed before the first connection')
+    res.defer(shut(accepted.value, signal))
+    return accepted.value
+  })()
+  first.catch(() => {})
+  return { port, first }
+}

@@ -11,12 +11,13 @@
  */
 import { once } from 'node:events'
 import net from 'node:net'
-import { connect, listen } from '@sockworker/sockets'
+import { connect } from '@sockworker/sockets'
 import {
   aborted,
   HOST,
   ignore,
   KiB,
+  listenForOne,
   type Measurement,
   MiB,
   type RunOptions,
@@ -88,15 +89,10 @@ export async function baseline({ quick, signal }: RunOptions): Promise<Measureme
 export async function ours({ quick, signal }: RunOptions): Promise<Measurement> {
   const total = totalBytes(quick)
   await using res = resources(signal)
-  const listener = listen({ type: 'tcp', hostname: HOST, port: 0 })
-  res.defer(() => listener.close())
-  const { port } = await listener.opened
+  const { port, first } = await listenForOne(res, signal, 'tcp')
 
   const counted = (async () => {
-    const accepted = await listener[Symbol.asyncIterator]().next()
-    if (accepted.done) throw new Error('The listener closed before the client connected')
-    const sock = accepted.value
-    res.defer(shut(sock, signal))
+    const sock = await first
     const reader = sock.readable.getReader()
     let count = 0
     while (count < total) {

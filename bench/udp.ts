@@ -16,11 +16,12 @@
  */
 import dgram from 'node:dgram'
 import { once } from 'node:events'
-import { listen, Socket } from '@sockworker/sockets'
+import { Socket } from '@sockworker/sockets'
 import {
   aborted,
   HOST,
   ignore,
+  listenForOne,
   type Measurement,
   type RunOptions,
   resources,
@@ -184,16 +185,11 @@ export async function ours({ quick, signal }: RunOptions): Promise<Measurement> 
   await using res = resources(signal)
   using pacing = new Pacing(datagrams(quick))
   const fail = (error: unknown): void => pacing.finished.reject(error)
-  const listener = listen({ type: 'udp', hostname: HOST, port: 0 })
-  res.defer(() => listener.close())
-  const { port } = await listener.opened
+  const { port, first } = await listenForOne(res, signal, 'udp')
   let dropped = 0
 
   void (async () => {
-    const accepted = await listener[Symbol.asyncIterator]().next()
-    if (accepted.done) throw new Error('The listener closed before the first datagram')
-    const flow = accepted.value
-    res.defer(shut(flow, signal))
+    const flow = await first
     res.defer(() => {
       dropped = flow.stats.packetsDropped
     })
