@@ -112,7 +112,9 @@ function rememberPeer(socket: dgram.Socket, address: string, port: number): void
   let peers = repliable.get(socket)
   if (peers === undefined) repliable.set(socket, (peers = new Set()))
   const key = `${address}|${port}`
-  peers.delete(key) // re-insert: the set keeps the most recent peers last
+  // This runs for every datagram, so a known peer costs one lookup. Past the
+  // cap the oldest peer is forgotten first (a UDP listener rarely has 64 Ki).
+  if (peers.has(key)) return
   peers.add(key)
   if (peers.size > maxRepliable) peers.delete(peers.values().next().value as string)
 }
