@@ -9,29 +9,12 @@ import { before, describe, test } from 'node:test'
 import { connect, type Socket, SocketError } from '@sockworker/sockets'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
 import { serve } from '../helpers/serve.ts'
-import { dispose, encoder, readText, rejection, within } from './util.ts'
+import { dispose, rejection, send, within } from './util.ts'
 
 let certs: CertSet
 before(async () => {
   certs = await makeCerts()
 })
-
-/** Writes `text` on `from` and checks that `to` reads exactly it. Releases both locks. */
-async function send(from: Socket, to: Socket, text: string): Promise<void> {
-  const writer = from.writable.getWriter()
-  const reader = to.readable.getReader()
-  try {
-    const [, received] = await within(
-      Promise.all([writer.write(encoder.encode(text)), readText(reader, text.length)]),
-      5000,
-      `${JSON.stringify(text)} to arrive`,
-    )
-    assert.equal(received, text)
-  } finally {
-    writer.releaseLock()
-    reader.releaseLock()
-  }
-}
 
 /** The plaintext part of an SMTP-like STARTTLS conversation, as the client and server. */
 async function negotiate(client: Socket, accepted: Socket): Promise<void> {

@@ -8,30 +8,12 @@ import { before, describe, test } from 'node:test'
 import { connect, type Socket, SocketError, type SocketOptions } from '@sockworker/sockets'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
 import { serve } from '../helpers/serve.ts'
-import { dispose, encoder, readText, rejection, within } from './util.ts'
+import { dispose, encoder, rejection, send, within } from './util.ts'
 
 let certs: CertSet
 before(async () => {
   certs = await makeCerts()
 })
-
-/** Writes `text` on `from` and checks that `to` reads exactly it. */
-async function send(from: Socket, to: Socket, text: string): Promise<void> {
-  const writer = from.writable.getWriter()
-  const reader = to.readable.getReader()
-  try {
-    // Concurrently: a large write may not finish until the reader drains it.
-    const [, received] = await within(
-      Promise.all([writer.write(encoder.encode(text)), readText(reader, text.length)]),
-      5000,
-      `"${text.slice(0, 20)}" to arrive`,
-    )
-    assert.ok(received === text, `Expected "${text.slice(0, 40)}", got "${received.slice(0, 40)}"`)
-  } finally {
-    writer.releaseLock()
-    reader.releaseLock()
-  }
-}
 
 /** The DER bytes of a PEM certificate, without node:crypto so the suite stays portable. */
 function der(pem: string): Uint8Array {

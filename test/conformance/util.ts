@@ -3,6 +3,7 @@
  * only the public API and web globals, so the suite runs unchanged on Node.js,
  * Deno and Bun.
  */
+import assert from 'node:assert/strict'
 import { listen, type Socket, type SocketListener } from '@sockworker/sockets'
 
 /** Per-test options: a hang fails the test instead of stalling the run. */
@@ -236,5 +237,26 @@ export function throwsMistake(
         `Expected the ${type.name} message ${JSON.stringify(thrown.message)} to contain ${JSON.stringify(fragment)}`,
       )
     }
+  }
+}
+
+/**
+ * Writes `text` on `from` and checks that `to` reads exactly it, then
+ * releases both locks. The write and the read run together: a large write
+ * may not finish until the reader drains it.
+ */
+export async function send(from: Socket, to: Socket, text: string): Promise<void> {
+  const writer = from.writable.getWriter()
+  const reader = to.readable.getReader()
+  try {
+    const [, received] = await within(
+      Promise.all([writer.write(encoder.encode(text)), readText(reader, text.length)]),
+      5000,
+      `"${text.slice(0, 20)}" to arrive`,
+    )
+    assert.ok(received === text, `Expected "${text.slice(0, 40)}", got "${received.slice(0, 40)}"`)
+  } finally {
+    writer.releaseLock()
+    reader.releaseLock()
   }
 }
