@@ -6,10 +6,12 @@
  * caller decides how to show it.
  */
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Socket } from '@sockworker/sockets'
 import type { WorkerContext } from '../worker/context.ts'
-import { type ConnectEvent, workerEvents } from '../worker/events.ts'
+import { workerEvents } from '../worker/events.ts'
+import { eventHandlers } from './event-handlers.ts'
 
 export type Env = Record<string, unknown>
 
@@ -47,23 +49,6 @@ export async function loadWorker(file: string): Promise<LoadResult> {
   }
 }
 
-/** The service-worker form: the socket stays open until it closes itself, or `waitUntil` work ends. */
-function eventHandlers(): WorkerHandlers {
-  const handlers: WorkerHandlers = {
-    connect: async (socket, env, ctx) => {
-      const event: ConnectEvent = Object.assign(new Event('connect'), {
-        socket,
-        env,
-        signal: ctx.signal,
-        waitUntil: (promise: Promise<unknown>) => ctx.waitUntil(promise),
-      })
-      workerEvents.dispatch(event)
-      await socket.closed.catch(() => {})
-    },
-  }
-  return handlers
-}
-
 /**
  * The error, with the file and line. Node gives no location for a syntax
  * error met by `import()`, so the entry file is checked again with
@@ -87,13 +72,26 @@ function describeLoadError(error: unknown, file: string): string {
   return [head, `${error.name}: ${error.message}`, ...(frame ? [frame.trim()] : [])].join('\n')
 }
 
+/**
+ * A worker's `.js` is a module whatever its package.json says (see
+ * hooks.ts), so it is checked as one: fed on standard input with
+ * `--input-type=module`, and the report's "[stdin]" named back to the file.
+ */
 function checkSyntax(file: string): string | undefined {
-  const result = spawnSync(process.execPath, ['--check', file], {
+  let source: string
+  try {
+    source = readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  const result = spawnSync(process.execPath, ['--input-type=module', '--check'], {
+    input: source,
     encoding: 'utf8',
     timeout: 10_000,
   })
   if (result.status === 0 || !result.stderr) return undefined
-  return located(result.stderr.split('\n')).join('\n')
+  const report = result.stderr.replaceAll('[stdin]', file)
+  return located(report.split('\n')).join('\n')
 }
 
 /** "path:line", the code, the caret and the error line of a Node syntax report. */
