@@ -1,0 +1,36 @@
+/**
+ * Bun's errors as `SocketError`s. Bun reports the same errno-style codes as
+ * Node (`ECONNREFUSED`, `EADDRINUSE`, OpenSSL's verification codes), so the
+ * mapping is Node's; only TLS handshake failures and the features Bun lacks
+ * need words of their own.
+ */
+import { SocketError } from '../../errors.ts'
+import { toSocketError } from '../node/errors.ts'
+
+export { toSocketError }
+
+/**
+ * A failed handshake: a rejected certificate keeps its `ERR_TLS_CERT`, and
+ * anything else (a protocol error, a reset mid-handshake) is `ERR_TLS_HANDSHAKE`.
+ */
+export function handshakeError(error: Error | null | undefined, action: string): SocketError {
+  const mapped = toSocketError(error ?? new Error('the TLS handshake failed'), action)
+  if (mapped.code === 'ERR_TLS_CERT' || mapped.code === 'ERR_TLS_HANDSHAKE') return mapped
+  return new SocketError(
+    'ERR_TLS_HANDSHAKE',
+    `Cannot ${action}: TLS failed: ${error?.message ?? 'the handshake did not complete'}`,
+    { cause: error },
+  )
+}
+
+/** What Bun cannot do, said as such, so that portable code can branch on the code. */
+export function unsupported(feature: string): SocketError {
+  return new SocketError(
+    'ERR_UNSUPPORTED',
+    `Bun ${bunVersion()} cannot ${feature}; run this on Node.js, or do without it`,
+  )
+}
+
+function bunVersion(): string {
+  return (globalThis as { Bun?: { version?: string } }).Bun?.version ?? ''
+}
