@@ -23,7 +23,7 @@ import {
 import type { BunSocket, BunSocketHandler } from './api.ts'
 import { handshakeError, toSocketError } from './errors.ts'
 import { IdleTimer } from './idle-timer.ts'
-import { clientTlsOptions, describeTls, upgradeServerTlsOptions } from './tls.ts'
+import { clientTlsOptions, describeTls, serverTlsOptions } from './tls.ts'
 
 type Done = (error?: SocketError) => void
 
@@ -145,8 +145,7 @@ export class BunByteChannel implements ByteChannel {
     if (socket === undefined || !this.#open || this.#detached) {
       throw new Error('Cannot start TLS on a connection that is not open')
     }
-    const tls =
-      params.role === 'client' ? clientTlsOptions(params) : upgradeServerTlsOptions(params.tls)
+    const tls = params.role === 'client' ? clientTlsOptions(params) : serverTlsOptions(params.tls)
     const next = new BunByteChannel({ peer: this.#options.peer, handshake: params.role })
     next.#tuning = this.#tuning
     if (this.#tuning.idleTimeout !== undefined) next.#idle.set(this.#tuning.idleTimeout)

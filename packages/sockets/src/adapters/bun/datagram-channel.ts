@@ -40,8 +40,9 @@ export class BunDatagramChannel implements DatagramChannel {
     this.#where = remote
       ? formatAddress(remote.hostname, remote.port)
       : formatAddress(localAddress ?? (v6 ? '::' : '0.0.0.0'), request.localPort)
-    bun
-      .udpSocket({
+    let bound: Promise<BunUdpSocket>
+    try {
+      bound = bun.udpSocket({
         hostname: localAddress ?? (v6 ? '::' : '0.0.0.0'),
         port: request.localPort,
         reusePort: request.reusePort,
@@ -61,22 +62,26 @@ export class BunDatagramChannel implements DatagramChannel {
           },
         },
       })
-      .then(
-        (socket) => {
-          if (this.#closed) return socket.close()
-          this.#socket = socket
-          this.#flush()
-          this.handler.listening()
-        },
-        (error: unknown) => {
-          // A failed bind or connect fails the socket before it opens, so `opened` rejects.
-          this.#error ??= toSocketError(
-            error,
-            remote ? `connect to ${this.#where}` : `bind ${this.#where}`,
-          )
-          this.close()
-        },
-      )
+    } catch (error) {
+      // Bun throws a failed bind at once (EADDRINUSE); report it as the socket's failure.
+      bound = Promise.reject(error)
+    }
+    bound.then(
+      (socket) => {
+        if (this.#closed) return socket.close()
+        this.#socket = socket
+        this.#flush()
+        this.handler.listening()
+      },
+      (error: unknown) => {
+        // A failed bind or connect fails the socket before it opens, so `opened` rejects.
+        this.#error ??= toSocketError(
+          error,
+          remote ? `connect to ${this.#where}` : `bind ${this.#where}`,
+        )
+        this.close()
+      },
+    )
   }
 
   info(): ChannelInfo {

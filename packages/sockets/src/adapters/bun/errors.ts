@@ -5,9 +5,23 @@
  * need words of their own.
  */
 import { SocketError } from '../../errors.ts'
-import { toSocketError } from '../node/errors.ts'
+import { toSocketError as errnoToSocketError } from '../node/errors.ts'
 
-export { toSocketError }
+/**
+ * @param error what Bun reported
+ * @param action what we were doing, as "connect to db:5432"
+ */
+export function toSocketError(error: unknown, action: string): SocketError {
+  const mapped = errnoToSocketError(error, action)
+  // BoringSSL's alerts (a refused client certificate, a protocol mismatch)
+  // reach the error handler with its reason text and no code of Node's.
+  if (mapped.code === 'ERR_SOCKET' && /SSL routines|TLSV1_ALERT/.test(mapped.message)) {
+    return new SocketError('ERR_TLS_HANDSHAKE', mapped.message.replace(': ', ': TLS failed: '), {
+      cause: error,
+    })
+  }
+  return mapped
+}
 
 /**
  * A failed handshake: a rejected certificate keeps its `ERR_TLS_CERT`, and

@@ -8,7 +8,7 @@ import type { ListenRequest, ServerHandler, StreamServer } from '../../platform.
 import { type BunListener, type BunSocketHandler, bun } from './api.ts'
 import { BunByteChannel, channelHandlers } from './byte-channel.ts'
 import { toSocketError } from './errors.ts'
-import { listenerTlsOptions } from './tls.ts'
+import { serverTlsOptions } from './tls.ts'
 
 const unattached: ServerHandler = {
   listening() {},
@@ -47,7 +47,7 @@ export class BunStreamServer implements StreamServer {
         port: request.port,
         allowHalfOpen: true,
         reusePort: request.reusePort,
-        ...(request.tls ? { tls: listenerTlsOptions(request.tls.tls) } : {}),
+        ...(request.tls ? { tls: serverTlsOptions(request.tls.tls) } : {}),
         socket: handlers,
       })
     } catch (error) {

@@ -36,7 +36,7 @@ export function clientTlsOptions(params: TlsParams): BunTlsOptions {
   return options
 }
 
-/** One certificate's options for a TLS server or the server side of an upgrade. */
+/** One certificate's options. */
 function serverBase(tls: TlsOptions): BunTlsOptions {
   const requestCert = tls.requestCert ?? false
   const options: BunTlsOptions = {
@@ -51,26 +51,14 @@ function serverBase(tls: TlsOptions): BunTlsOptions {
 }
 
 /**
- * `Bun.listen({ tls })`: one entry, or, with `tls.sni`, the default entry
- * followed by one per host name (Bun picks by `serverName`, wildcards too).
+ * `Bun.listen({ tls })`, or the server side of a STARTTLS upgrade. Both take
+ * one certificate: Bun.listen refuses the list of per-name entries that
+ * Bun.serve takes, and its listener has no `addServerName()`, so `tls.sni`
+ * cannot be honoured.
  */
-export function listenerTlsOptions(tls: TlsOptions): BunTlsOptions | BunTlsOptions[] {
-  const base = serverBase(tls)
-  const named = Object.entries(tls.sni ?? {})
-  if (named.length === 0) return base
-  const entries = named.map(([serverName, material]) => ({
-    ...base,
-    serverName,
-    cert: material.cert,
-    key: material.key,
-  }))
-  return base.cert === undefined ? entries : [base, ...entries]
-}
-
-/** The server side of a STARTTLS upgrade takes one certificate: Bun has no SNI there. */
-export function upgradeServerTlsOptions(tls: TlsOptions): BunTlsOptions {
+export function serverTlsOptions(tls: TlsOptions): BunTlsOptions {
   if (tls.sni !== undefined && Object.keys(tls.sni).length > 0) {
-    throw unsupported('choose a certificate by SNI on the server side of a StartTLS upgrade')
+    throw unsupported('choose a TLS certificate by SNI (tls.sni) on a listener')
   }
   return serverBase(tls)
 }
