@@ -15,7 +15,7 @@ import type {
   DatagramHandler,
 } from '../../platform.ts'
 import { type BunUdpSocket, bun } from './api.ts'
-import { toSocketError } from './errors.ts'
+import { toSocketError, unsupported } from './errors.ts'
 
 type Destination = { address: string; port: number }
 type Done = (error?: SocketError) => void
@@ -42,10 +42,11 @@ export class BunDatagramChannel implements DatagramChannel {
       : formatAddress(localAddress ?? (v6 ? '::' : '0.0.0.0'), request.localPort)
     let bound: Promise<BunUdpSocket>
     try {
+      // Bun ignores reusePort on UDP: a second socket on the port gets EADDRINUSE.
+      if (request.reusePort) throw unsupported('share a UDP port between sockets (reusePort)')
       bound = bun.udpSocket({
         hostname: localAddress ?? (v6 ? '::' : '0.0.0.0'),
         port: request.localPort,
-        reusePort: request.reusePort,
         ...(remote ? { connect: remote } : {}),
         socket: {
           // A plain Uint8Array view, so that portable code never meets Buffer's quirks.
@@ -105,7 +106,8 @@ export class BunDatagramChannel implements DatagramChannel {
     if (to !== undefined && remote !== undefined) {
       // Bun refuses a destination on a connected socket; sending elsewhere
       // than the peer is a caller's mistake.
-      if (to.port !== remote.port || to.address !== remote.hostname) {
+      const peer = this.#socket?.remoteAddress?.address
+      if (to.port !== remote.port || (to.address !== remote.hostname && to.address !== peer)) {
         return done(
           toSocketError(
             new TypeError(
