@@ -119,6 +119,9 @@ function bunGc(): () => void {
  * Runs the selected `bun-*` scenarios in a Bun child with the same flags and
  * returns its results; a child that fails is reported as an error per scenario.
  */
+/** The Bun that ran the `bun-*` scenarios, for the JSON report. */
+let childBunVersion: string | undefined
+
 async function runOnBun(scenarioNames: string[]): Promise<ScenarioResult[]> {
   const bun = join(import.meta.dirname, '..', 'node_modules', '.bin', 'bun')
   const args = [join(import.meta.dirname, 'run.ts'), '--rounds', String(rounds)]
@@ -139,7 +142,9 @@ async function runOnBun(scenarioNames: string[]): Promise<ScenarioResult[]> {
     return null
   })
   try {
-    return (JSON.parse(out) as { results: ScenarioResult[] }).results
+    const child = JSON.parse(out) as { bun: string; results: ScenarioResult[] }
+    childBunVersion = child.bun
+    return child.results
   } catch {
     const error = `the Bun child exited with ${code} and no results`
     return bunScenarios
@@ -303,6 +308,7 @@ await mkdir(out, { recursive: true })
 const report = {
   date: new Date().toISOString(),
   node: process.version,
+  bun: bunVersion ?? childBunVersion ?? null,
   platform: `${os.platform()} ${os.release()} ${os.arch()}`,
   cpus: os.cpus().length,
   cpuModel: os.cpus()[0]?.model,

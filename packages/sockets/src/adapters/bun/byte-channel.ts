@@ -154,8 +154,8 @@ export class BunByteChannel implements ByteChannel {
     // What the peer sends now is TLS: it stays in the kernel until the TLS half reads it.
     socket.pause()
     const upgrade = () => {
-      // The raw half keeps calling our handlers with the ciphertext; its
-      // `data` is unset, so they ignore it. Bun calls `open` on the TLS half
+      // The raw half keeps calling the handlers with the ciphertext, and
+      // this detached channel ignores it. Bun calls `open` on the TLS half
       // within upgradeTLS(), which attaches it to `next`.
       socket.upgradeTLS({
         data: next,
