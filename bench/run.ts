@@ -115,13 +115,13 @@ function bunGc(): () => void {
   return () => bun.gc(true)
 }
 
+/** The Bun that ran the `bun-*` scenarios, for the JSON report. */
+let childBunVersion: string | undefined
+
 /**
  * Runs the selected `bun-*` scenarios in a Bun child with the same flags and
  * returns its results; a child that fails is reported as an error per scenario.
  */
-/** The Bun that ran the `bun-*` scenarios, for the JSON report. */
-let childBunVersion: string | undefined
-
 async function runOnBun(scenarioNames: string[]): Promise<ScenarioResult[]> {
   const bun = join(import.meta.dirname, '..', 'node_modules', '.bin', 'bun')
   const args = [join(import.meta.dirname, 'run.ts'), '--rounds', String(rounds)]
@@ -142,9 +142,9 @@ async function runOnBun(scenarioNames: string[]): Promise<ScenarioResult[]> {
     return null
   })
   try {
-    const child = JSON.parse(out) as { bun: string; results: ScenarioResult[] }
-    childBunVersion = child.bun
-    return child.results
+    const report = JSON.parse(out) as { bun: string; results: ScenarioResult[] }
+    childBunVersion = report.bun
+    return report.results
   } catch {
     const error = `the Bun child exited with ${code} and no results`
     return bunScenarios
