@@ -69,8 +69,9 @@ export class BunByteChannel implements ByteChannel {
   #finished = false
   /** Handed to TLS: reports nothing more, but still flushes what it was given. */
   #detached = false
-  /** The TLS upgrade waiting for the plaintext queue to drain. */
+  /** The TLS upgrade waiting for the plaintext queue to drain, and the channel it opens. */
   #upgrade: (() => void) | undefined
+  #successor: BunByteChannel | undefined
   #tuning: ChannelTuning = {}
   #info: ChannelInfo | undefined
   readonly #idle = new IdleTimer(() => this.handler.idle())
@@ -166,7 +167,10 @@ export class BunByteChannel implements ByteChannel {
     }
     // Plaintext the caller wrote before the upgrade goes out first.
     if (this.#writes.length === 0) upgrade()
-    else this.#upgrade = upgrade
+    else {
+      this.#upgrade = upgrade
+      this.#successor = next
+    }
     return next
   }
 
@@ -221,7 +225,13 @@ export class BunByteChannel implements ByteChannel {
   }
 
   closed(error: Error | undefined): void {
-    if (this.#detached) return
+    if (this.#detached) {
+      // Closed before the upgrade could start: the TLS channel fails to open.
+      if (this.#upgrade === undefined) return
+      this.#upgrade = undefined
+      const reason = error ?? closedError('The connection closed before TLS could start')
+      return this.#successor?.connectFailed(reason)
+    }
     if (error !== undefined) this.#error ??= toSocketError(error, this.#action())
     this.#finish()
   }
@@ -257,6 +267,7 @@ export class BunByteChannel implements ByteChannel {
     const upgrade = this.#upgrade
     if (upgrade !== undefined) {
       this.#upgrade = undefined
+      this.#successor = undefined
       return upgrade()
     }
     if (this.#ending !== undefined) this.#shutdown()
