@@ -113,10 +113,10 @@ export interface BunApi {
     tls?: BunTlsOptions | BunTlsOptions[]
     socket: BunSocketHandler<D>
   }): BunListener
+  /** Bun 1.4.4 ignores a `reusePort` option here: a second bind of the port fails. */
   udpSocket(options: {
     hostname?: string
     port?: number
-    reusePort?: boolean
     connect?: { hostname: string; port: number }
     socket: BunUdpHandler
   }): Promise<BunUdpSocket>

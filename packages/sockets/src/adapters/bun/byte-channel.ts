@@ -1,10 +1,8 @@
 /**
  * A `ByteChannel` over a Bun TCP or TLS socket.
  *
- * Bun's `write()` takes what the kernel (or TLS) accepts at once and returns
- * how many bytes that was; it keeps nothing. The rest of a chunk therefore
- * waits here, as a view of the caller's own memory, and goes out on `drain`;
- * the chunk's `done` runs once its last byte is out. Bun hands every `data`
+ * Bun's `write()` may take part of a chunk; the rest waits in a `WriteQueue`
+ * and goes out on `drain`. Bun hands every `data`
  * callback a fresh `Buffer` that owns its whole `ArrayBuffer` and never
  * reuses it (checked on Bun 1.4.4 over TCP and TLS), so chunks go to the core
  * uncopied.
@@ -24,13 +22,7 @@ import type { BunSocket, BunSocketHandler } from './api.ts'
 import { handshakeError, toSocketError } from './errors.ts'
 import { IdleTimer } from './idle-timer.ts'
 import { clientTlsOptions, describeTls, serverTlsOptions } from './tls.ts'
-
-type Done = (error?: SocketError) => void
-
-interface PendingWrite {
-  chunk: Uint8Array
-  done: Done
-}
+import { type Done, WriteQueue } from './write-queue.ts'
 
 export interface BunChannelOptions {
   /** The peer, for error messages, as "db:5432". */
@@ -61,7 +53,7 @@ export class BunByteChannel implements ByteChannel {
   /** Open: connected, and the TLS handshake (if any) done. */
   #open = false
   #paused = true
-  readonly #writes: PendingWrite[] = []
+  readonly #writes = new WriteQueue()
   /** `end()` callers waiting for the queue to drain before FIN. */
   #ending: Done[] | undefined
   #shut = false
@@ -109,20 +101,20 @@ export class BunByteChannel implements ByteChannel {
       return false
     }
     const socket = this.#socket
-    if (socket !== undefined && this.#open && this.#writes.length === 0) {
+    if (socket !== undefined && this.#open && this.#writes.empty) {
       const written = socket.write(chunk)
       this.#idle.touch()
       if (written === chunk.byteLength) return true
       if (written > 0) chunk = chunk.subarray(written)
     }
-    this.#writes.push({ chunk, done })
+    this.#writes.push(chunk, done)
     return false
   }
 
   end(done: Done): void {
     if (this.#shut || this.#finished) return done()
     ;(this.#ending ??= []).push(done)
-    if (this.#open && this.#writes.length === 0) this.#shutdown()
+    if (this.#open && this.#writes.empty) this.#shutdown()
   }
 
   destroy(error?: SocketError): void {
@@ -166,7 +158,7 @@ export class BunByteChannel implements ByteChannel {
       })
     }
     // Plaintext the caller wrote before the upgrade goes out first.
-    if (this.#writes.length === 0) upgrade()
+    if (this.#writes.empty) upgrade()
     else {
       this.#upgrade = upgrade
       this.#successor = next
@@ -252,18 +244,7 @@ export class BunByteChannel implements ByteChannel {
   #flush(): void {
     const socket = this.#socket
     if (socket === undefined || !this.#open || this.#finished) return
-    while (this.#writes.length > 0) {
-      const head = this.#writes[0]!
-      const written = socket.write(head.chunk)
-      // -1: the socket is closing; `close` fails what is left.
-      if (written < 0) return
-      if (written < head.chunk.byteLength) {
-        head.chunk = head.chunk.subarray(written)
-        return
-      }
-      this.#writes.shift()
-      head.done()
-    }
+    if (!this.#writes.flush(socket)) return
     const upgrade = this.#upgrade
     if (upgrade !== undefined) {
       this.#upgrade = undefined
@@ -300,7 +281,7 @@ export class BunByteChannel implements ByteChannel {
     const error = this.#error
     const failure =
       error ?? closedError('Cannot write: the socket closed before the write was sent')
-    for (const { done } of this.#writes.splice(0)) done(failure)
+    this.#writes.fail(failure)
     for (const done of this.#ending?.splice(0) ?? []) done(error)
     // Bun reports `close` inside the call that caused it (end(), terminate());
     // the core expects it afterwards, as Node reports it.
