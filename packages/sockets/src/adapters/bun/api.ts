@@ -96,6 +96,13 @@ export interface BunUdpHandler {
 
 export interface BunApi {
   version: string
+  dns: {
+    /** Rejects with codes such as `DNS_ENOTFOUND`. */
+    lookup(
+      hostname: string,
+      options: { family: 4 | 6 },
+    ): Promise<Array<{ address: string; family: 4 | 6 }>>
+  }
   connect<D>(options: {
     hostname: string
     port: number

@@ -4,7 +4,8 @@
  *
  * Bun's `send()` is synchronous: it throws on an error (EMSGSIZE, a bad
  * address) and returns `false` when the kernel buffer is full, in which case
- * the datagram waits here for `drain`.
+ * the datagram waits here for `drain`. It takes IP addresses only, so a host
+ * name is looked up first, on every send, as Node's dgram does.
  */
 import { formatAddress } from '../../address.ts'
 import { closedError, type SocketError } from '../../errors.ts'
@@ -27,6 +28,7 @@ export class BunDatagramChannel implements DatagramChannel {
   #socket: BunUdpSocket | undefined
   readonly #remote: { hostname: string; port: number } | undefined
   readonly #where: string
+  readonly #family: 4 | 6
   #error: SocketError | undefined
   #closed = false
   #finished = false
@@ -37,6 +39,7 @@ export class BunDatagramChannel implements DatagramChannel {
     const { remote, localAddress } = request
     const v6 = localAddress?.includes(':') === true || remote?.hostname.includes(':') === true
     this.#remote = remote
+    this.#family = v6 ? 6 : 4
     this.#where = remote
       ? formatAddress(remote.hostname, remote.port)
       : formatAddress(localAddress ?? (v6 ? '::' : '0.0.0.0'), request.localPort)
@@ -119,6 +122,7 @@ export class BunDatagramChannel implements DatagramChannel {
       }
       to = undefined
     }
+    if (to !== undefined && !isIpLiteral(to.address)) return this.#sendByName(data, to, done)
     if (this.#socket === undefined || this.#waiting.length > 0) {
       this.#waiting.push({ data, to, done })
       return
@@ -136,6 +140,14 @@ export class BunDatagramChannel implements DatagramChannel {
     if (this.#finished) return
     this.#finished = true
     queueMicrotask(() => this.handler.close(this.#error))
+  }
+
+  #sendByName(data: Uint8Array, to: Destination, done: Done): void {
+    const fail = (error: unknown) => done(toSocketError(error, `send to ${this.#target(to)}`))
+    bun.dns.lookup(to.address, { family: this.#family }).then(([first]) => {
+      if (first === undefined) return fail({ code: 'DNS_ENOTFOUND' })
+      this.send(data, { address: first.address, port: to.port }, done)
+    }, fail)
   }
 
   /** `false`: the kernel buffer is full; try again on `drain`. */
@@ -169,4 +181,8 @@ export class BunDatagramChannel implements DatagramChannel {
   #target(to: Destination | undefined): string {
     return to === undefined ? this.#where : formatAddress(to.address, to.port)
   }
+}
+
+function isIpLiteral(host: string): boolean {
+  return host.includes(':') || /^\d{1,3}(\.\d{1,3}){3}$/.test(host)
 }

@@ -12,6 +12,13 @@ import { toSocketError as errnoToSocketError } from '../node/errors.ts'
  * @param action what we were doing, as "connect to db:5432"
  */
 export function toSocketError(error: unknown, action: string): SocketError {
+  const code = (error as { code?: unknown } | null)?.code
+  // Bun.dns prefixes its codes: DNS_ENOTFOUND.
+  if (typeof code === 'string' && code.startsWith('DNS_')) {
+    return new SocketError('ENOTFOUND', `Cannot ${action}: host name not found (${code})`, {
+      cause: error,
+    })
+  }
   const mapped = errnoToSocketError(error, action)
   // BoringSSL's alerts (a refused client certificate, a protocol mismatch)
   // reach the error handler with its reason text and no code of Node's.
