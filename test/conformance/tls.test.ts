@@ -8,7 +8,15 @@ import { before, describe, test } from 'node:test'
 import { connect, type Socket, SocketError, type SocketOptions } from '@sockworker/sockets'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
 import { serve } from '../helpers/serve.ts'
-import { dispose, encoder, expectUnsupported, rejection, send, within } from './util.ts'
+import {
+  dispose,
+  encoder,
+  expectUnsupported,
+  rejection,
+  send,
+  settlesWithin,
+  within,
+} from './util.ts'
 
 let certs: CertSet
 before(async () => {
@@ -282,6 +290,29 @@ describe('TLS', () => {
         within(client.opened, 5000, 'the client to open'),
       ])
       assert.ok(client.stats.bytesSent >= text.length, `bytesSent ${client.stats.bytesSent}`)
+    } finally {
+      await dispose(client, accepted)
+    }
+  })
+
+  test('abort() settles closed at once even when the peer reads nothing', async () => {
+    // Regression: Bun's end() on a TLS socket waits to flush to the peer, so
+    // an abort whose peer had stopped reading left closed pending for good.
+    await using srv = await serve({ type: 'tls', tls: certs.server })
+    const client = connect(srv.address, { secureTransport: 'on', tls: { ca: certs.ca } })
+    let accepted: Socket | undefined
+    try {
+      accepted = await srv.accept.next()
+      await within(client.opened, 5000, 'the client to open')
+      // More than the socket buffers hold: the rest waits on our side.
+      const writer = client.writable.getWriter()
+      const stuck = writer.write(new Uint8Array(16 * 1024 * 1024))
+      stuck.catch(() => {})
+      const blocked = await settlesWithin(stuck, 200)
+      assert.equal(blocked, false, 'the peer, reading nothing, holds the write up')
+      const reason = new Error('give up')
+      client.abort(reason)
+      assert.equal(await within(rejection(client.closed, 'closed'), 2000, 'closed'), reason)
     } finally {
       await dispose(client, accepted)
     }

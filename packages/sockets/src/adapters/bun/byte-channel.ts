@@ -2,10 +2,9 @@
  * A `ByteChannel` over a Bun TCP or TLS socket.
  *
  * Bun's `write()` may take part of a chunk; the rest waits in a `WriteQueue`
- * and goes out on `drain`. Bun hands every `data`
- * callback a fresh `Buffer` that owns its whole `ArrayBuffer` and never
- * reuses it (checked on Bun 1.4.4 over TCP and TLS), so chunks go to the core
- * uncopied.
+ * and goes out on `drain`. Bun hands every `data` callback a fresh `Buffer`
+ * that owns its whole `ArrayBuffer` and never reuses it (checked on Bun 1.4.4
+ * over TCP and TLS), so chunks go to the core uncopied.
  *
  * Bun dispatches to one handler object per listener or connection; the
  * socket's `data` field holds the channel the callbacks belong to.
@@ -24,6 +23,9 @@ import { IdleTimer } from './idle-timer.ts'
 import { clientTlsOptions, describeTls, serverTlsOptions } from './tls.ts'
 import { type Done, WriteQueue } from './write-queue.ts'
 
+/** How long a destroyed TLS socket may take to close cleanly before it is cut. */
+const LINGER_MS = 10_000
+
 export interface BunChannelOptions {
   /** The peer, for error messages, as "db:5432". */
   peer: string
@@ -35,7 +37,7 @@ export interface BunChannelOptions {
   rejected?: (error: SocketError) => void
 }
 
-/** Bun's callbacks, routed to the channel in `socket.data`. The raw half of an upgrade has none. */
+/** Bun's callbacks, routed to the channel in `socket.data` (none, or a detached one, on the raw half of an upgrade). */
 export const channelHandlers: BunSocketHandler<BunByteChannel | undefined> = {
   open: (socket) => socket.data?.attach(socket as BunSocket<BunByteChannel>),
   handshake: (socket, success, error) => socket.data?.handshake(success, error),
@@ -67,6 +69,8 @@ export class BunByteChannel implements ByteChannel {
   #tuning: ChannelTuning = {}
   #info: ChannelInfo | undefined
   readonly #idle = new IdleTimer(() => this.handler.idle())
+  /** A TLS socket closing in the background after `destroy()`. */
+  #linger: ReturnType<typeof setTimeout> | undefined
 
   constructor(options: BunChannelOptions) {
     this.#options = options
@@ -120,11 +124,21 @@ export class BunByteChannel implements ByteChannel {
   destroy(error?: SocketError): void {
     if (error !== undefined) this.#error ??= error
     if (this.#finished || this.#detached) return
+    const socket = this.#socket
     // Still connecting: report the close now; attach() ends the socket if it comes.
-    if (this.#socket === undefined) return this.#finish()
+    if (socket === undefined) return this.#finish()
     // end() closes with a FIN, as closing the descriptor does on Node;
-    // terminate() would reset the connection under the peer.
-    this.#socket.end()
+    // terminate() would reset the connection under the peer. A plain socket
+    // closes within end().
+    socket.end()
+    if (this.#finished) return
+    // TLS waits to flush and to trade close_notify, for as long as the peer
+    // takes. A failure (abort, a timeout) cuts that short; a clean close is
+    // reported now and ends in the background, within a grace period.
+    if (error !== undefined) return socket.terminate()
+    this.#finish()
+    this.#linger = setTimeout(() => socket.terminate(), LINGER_MS)
+    ;(this.#linger as { unref?: () => void }).unref?.()
   }
 
   tune(tuning: ChannelTuning): void {
@@ -217,6 +231,7 @@ export class BunByteChannel implements ByteChannel {
   }
 
   closed(error: Error | undefined): void {
+    clearTimeout(this.#linger)
     if (this.#detached) {
       // Closed before the upgrade could start: the TLS channel fails to open.
       if (this.#upgrade === undefined) return
