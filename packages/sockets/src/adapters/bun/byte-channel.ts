@@ -130,15 +130,10 @@ export class BunByteChannel implements ByteChannel {
     // end() closes with a FIN, as closing the descriptor does on Node;
     // terminate() would reset the connection under the peer. A plain socket
     // closes within end().
+    if (error === undefined) return this.#close(socket)
     socket.end()
-    if (this.#finished) return
-    // TLS waits to flush and to trade close_notify, for as long as the peer
-    // takes. A failure (abort, a timeout) cuts that short; a clean close is
-    // reported now and ends in the background, within a grace period.
-    if (error !== undefined) return socket.terminate()
-    this.#finish()
-    this.#linger = setTimeout(() => socket.terminate(), LINGER_MS)
-    ;(this.#linger as { unref?: () => void }).unref?.()
+    // A failure (abort, a timeout) does not wait on a TLS peer.
+    if (!this.#finished) socket.terminate()
   }
 
   tune(tuning: ChannelTuning): void {
@@ -197,7 +192,8 @@ export class BunByteChannel implements ByteChannel {
       const failure = handshakeError(error, this.#action())
       this.#error ??= failure
       this.#options.rejected?.(failure)
-      this.#socket?.end()
+      // Gracefully, so that the peer gets the TLS alert that says why.
+      if (this.#socket !== undefined) this.#close(this.#socket)
       return
     }
     this.#opened()
@@ -275,6 +271,19 @@ export class BunByteChannel implements ByteChannel {
     const waiting = this.#ending ?? []
     this.#ending = undefined
     for (const done of waiting) done()
+  }
+
+  /**
+   * Closes with a FIN. A plain socket closes within `end()`; TLS waits to
+   * flush and to trade close_notify, for as long as the peer takes, so the
+   * close is reported now and ends in the background, within a grace period.
+   */
+  #close(socket: BunSocket<BunByteChannel>): void {
+    socket.end()
+    if (this.#finished) return
+    this.#finish()
+    this.#linger = setTimeout(() => socket.terminate(), LINGER_MS)
+    ;(this.#linger as { unref?: () => void }).unref?.()
   }
 
   #applyTuning(socket: BunSocket<BunByteChannel>, tuning: ChannelTuning): void {
