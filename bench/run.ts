@@ -4,6 +4,11 @@
  * medians and ratios against the raw `node:net` / `node:dgram` baseline
  * measured in the same run. Results also go to `bench/results/latest.json`.
  *
+ * The `bun-*` scenarios (the socket API on Bun against Bun's raw API) need
+ * `globalThis.Bun`: under Node this script runs them in a Bun child process
+ * (`node_modules/.bin/bun bench/run.ts --only bun-...`) and folds its results
+ * into the same table and JSON. Under Bun it runs only those.
+ *
  * Flags: `--quick` (small sizes, 3 rounds: a smoke run), `--only <name>`
  * (repeatable), `--rounds <n>` (default 5), `--side baseline|ours` (one half
  * only, for profiling). Exits 1 when a run failed, not when a figure is below
@@ -13,12 +18,14 @@
  * npm run bench -- --quick --only ping-pong
  * npx node --cpu-prof --cpu-prof-dir /tmp/prof bench/run.ts --only connections --side ours
  */
+import { spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { bunScenarios } from './bun/scenarios.ts'
 import type { Measurement, RunOptions, Scenario } from './common.ts'
 import { median } from './common.ts'
 import * as connections from './connections.ts'
@@ -33,7 +40,7 @@ import * as udp from './udp.ts'
  * against a hand-written server (issue 3), and pg in a worker against pg on
  * plain node:net (issue 4).
  */
-const SCENARIOS: Scenario[] = [
+const NODE_SCENARIOS: Scenario[] = [
   tcpThroughput,
   pingPong,
   connections,
@@ -41,6 +48,10 @@ const SCENARIOS: Scenario[] = [
   ...runtimeScenarios,
   ...connectorScenarios,
 ]
+const onBun = 'Bun' in globalThis
+/** Set in the Bun child: print results as JSON for the parent instead of a table. */
+const asChild = process.env['SOCKWORKER_BENCH_CHILD'] === '1'
+const SCENARIOS = onBun ? bunScenarios : NODE_SCENARIOS
 type Side = 'baseline' | 'ours'
 
 interface SideResult {
@@ -73,7 +84,7 @@ const rounds = values.rounds === undefined ? (quick ? 3 : 5) : Number(values.rou
 if (!Number.isInteger(rounds) || rounds < 1) {
   throw new RangeError(`Cannot use --rounds "${values.rounds}": give a whole number of 1 or more`)
 }
-const names = new Set(SCENARIOS.map((s) => s.name))
+const names = new Set([...NODE_SCENARIOS, ...bunScenarios].map((s) => s.name))
 for (const only of values.only ?? []) {
   if (!names.has(only)) {
     throw new TypeError(`Unknown scenario "${only}": choose from ${[...names].join(', ')}`)
@@ -86,11 +97,70 @@ if (side !== undefined && side !== 'baseline' && side !== 'ours') {
 /** `--side` runs one half only, e.g. to profile it with `node --cpu-prof`. */
 const sidesToRun: Side[] = side === undefined ? ['baseline', 'ours'] : [side]
 const selected = SCENARIOS.filter((s) => !values.only || values.only.includes(s.name))
+const bunSelected = onBun
+  ? []
+  : bunScenarios.filter((s) => !values.only || values.only.includes(s.name)).map((s) => s.name)
 /** A run that takes longer than this is aborted and reported as an error. */
 const RUN_TIMEOUT_MS = quick ? 20_000 : 120_000
 
-v8.setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
+const gc = onBun ? bunGc() : nodeGc()
+
+function nodeGc(): () => void {
+  v8.setFlagsFromString('--expose-gc')
+  return runInNewContext('gc') as () => void
+}
+
+function bunGc(): () => void {
+  const bun = (globalThis as unknown as { Bun: { gc(force: boolean): void } }).Bun
+  return () => bun.gc(true)
+}
+
+/** The Bun that ran the `bun-*` scenarios, for the JSON report. */
+let childBunVersion: string | undefined
+
+/**
+ * Runs the selected `bun-*` scenarios in a Bun child with the same flags and
+ * returns its results; a child that fails is reported as an error per scenario.
+ */
+async function runOnBun(scenarioNames: string[]): Promise<ScenarioResult[]> {
+  const bun = join(import.meta.dirname, '..', 'node_modules', '.bin', 'bun')
+  const args = [join(import.meta.dirname, 'run.ts'), '--rounds', String(rounds)]
+  if (quick) args.push('--quick')
+  if (side !== undefined) args.push('--side', side)
+  for (const scenario of scenarioNames) args.push('--only', scenario)
+  const child = spawn(bun, args, {
+    env: { ...process.env, SOCKWORKER_BENCH_CHILD: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text))
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  }).catch((error: unknown) => {
+    log(`Cannot run ${bun}: ${message(error)}`)
+    return null
+  })
+  try {
+    const report = JSON.parse(out) as { bun: string; results: ScenarioResult[] }
+    childBunVersion = report.bun
+    return report.results
+  } catch {
+    const error = `the Bun child exited with ${code} and no results`
+    return bunScenarios
+      .filter((s) => scenarioNames.includes(s.name))
+      .map(({ name, figure, unit, target }) => ({
+        name,
+        figure,
+        unit,
+        target,
+        baseline: { runs: [], median: null, error },
+        ours: { runs: [], median: null, error },
+        ratio: null,
+        verdict: 'ERROR' as const,
+      }))
+  }
+}
 
 function log(line: string): void {
   process.stderr.write(line + '\n')
@@ -215,11 +285,17 @@ function notes(results: ScenarioResult[]): string[] {
 }
 
 const began = performance.now()
+const bunVersion = (globalThis as { Bun?: { version: string } }).Bun?.version
 log(
-  `sockworker bench: node ${process.version}, ${os.cpus().length} CPUs, ${rounds} rounds${quick ? ', quick' : ''}`,
+  `sockworker bench: ${bunVersion ? `bun ${bunVersion}` : `node ${process.version}`}, ${os.cpus().length} CPUs, ${rounds} rounds${quick ? ', quick' : ''}`,
 )
 const results: ScenarioResult[] = []
 for (const scenario of selected) results.push(await runScenario(scenario))
+if (asChild) {
+  process.stdout.write(JSON.stringify({ bun: bunVersion, results }))
+  process.exit(0)
+}
+if (bunSelected.length > 0) results.push(...(await runOnBun(bunSelected)))
 
 const extraNotes = notes(results)
 process.stdout.write(
@@ -232,6 +308,7 @@ await mkdir(out, { recursive: true })
 const report = {
   date: new Date().toISOString(),
   node: process.version,
+  bun: bunVersion ?? childBunVersion ?? null,
   platform: `${os.platform()} ${os.release()} ${os.arch()}`,
   cpus: os.cpus().length,
   cpuModel: os.cpus()[0]?.model,

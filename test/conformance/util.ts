@@ -260,3 +260,28 @@ export async function send(from: Socket, to: Socket, text: string): Promise<void
     reader.releaseLock()
   }
 }
+
+/** The runtime running the suite: the adapter `@sockworker/sockets` resolved to. */
+export const runtime: 'bun' | 'deno' | 'node' =
+  'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node'
+
+/**
+ * For a feature a runtime documents as missing (docs/runtimes.md): passes
+ * when `error` is that runtime's `ERR_UNSUPPORTED` naming `feature`, and
+ * rethrows anything else, so the same test still demands the feature on the
+ * runtimes that have it.
+ *
+ * @example
+ * try { await serve({ type: 'tls', tls: { sni } }) }
+ * catch (error) { return expectUnsupported(error, ['bun'], /SNI/) }
+ */
+export function expectUnsupported(
+  error: unknown,
+  runtimes: Array<typeof runtime>,
+  feature: RegExp,
+): void {
+  if (!runtimes.includes(runtime)) throw error
+  assert.equal((error as { code?: unknown } | null)?.code, 'ERR_UNSUPPORTED', String(error))
+  assert.match((error as Error).message, feature)
+  assert.match((error as Error).message, new RegExp(runtime, 'i'), 'the message names the runtime')
+}

@@ -23,6 +23,8 @@ export type SocketErrorCode =
   | 'ERR_EGRESS_DENIED'
   | 'ERR_TUNNEL_AUTH'
   | 'ERR_SOCKET_CLOSED'
+  /** The runtime cannot do what was asked (the message names the runtime and the feature). */
+  | 'ERR_UNSUPPORTED'
   | 'ERR_SOCKET'
 
 /**

@@ -1,0 +1,53 @@
+/**
+ * `reusePort: true` lets several listeners bind one port, as replicas of one
+ * service do. Bun cannot share a UDP port (docs/runtimes.md): there the
+ * listener's `opened` rejects with ERR_UNSUPPORTED instead.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { listen, type SocketListener } from '@sockworker/sockets'
+import { expectUnsupported, limit, rejection, within } from './util.ts'
+
+for (const type of ['tcp', 'udp'] as const) {
+  test(`two ${type.toUpperCase()} listeners with reusePort bind the same port`, limit, async () => {
+    const listeners: SocketListener[] = []
+    try {
+      const first = listen({ type, hostname: '127.0.0.1', port: 0, reusePort: true })
+      listeners.push(first)
+      first.closed.catch(() => {})
+      const opened = await within(
+        first.opened.then(
+          (info) => ({ info }),
+          (error: unknown) => ({ error }),
+        ),
+        5000,
+        'the first listener',
+      )
+      if ('error' in opened) return expectUnsupported(opened.error, ['bun'], /reusePort/)
+      const second = listen({
+        type,
+        hostname: '127.0.0.1',
+        port: opened.info.port,
+        reusePort: true,
+      })
+      listeners.push(second)
+      const info = await within(second.opened, 5000, 'the second listener')
+      assert.equal(info.port, opened.info.port)
+    } finally {
+      await Promise.all(listeners.map((l) => l.close().catch(() => {})))
+    }
+  })
+}
+
+test('without reusePort, a second TCP listener on the port is refused', limit, async () => {
+  const first = listen({ hostname: '127.0.0.1', port: 0, reusePort: true })
+  try {
+    const { port } = await within(first.opened, 5000, 'the first listener')
+    const second = listen({ hostname: '127.0.0.1', port })
+    second.closed.catch(() => {})
+    const error = await within(rejection(second.opened, 'opened'), 5000, 'the bind to fail')
+    assert.equal((error as { code?: unknown }).code, 'EADDRINUSE')
+  } finally {
+    await first.close()
+  }
+})
