@@ -24,6 +24,7 @@ export type SocketErrorCode =
   | 'ERR_TUNNEL_AUTH'
   | 'ERR_SOCKET_CLOSED'
   | 'ERR_SOCKET'
+  | 'ERR_UNSUPPORTED'
 
 /**
  * A network failure: it rejects `opened`, `closed` and pending reads and writes.

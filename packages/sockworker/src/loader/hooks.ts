@@ -7,9 +7,10 @@
  *   so that drivers with a Workers build (pg-cloudflare) take it.
  */
 import { registerHooks } from 'node:module'
+import { ownModule } from '../module-url.ts'
 
 const redirects = new Map([
-  ['cloudflare:sockets', import.meta.resolve('../compat/cloudflare-sockets.ts')],
+  ['cloudflare:sockets', ownModule('../compat/cloudflare-sockets.ts', import.meta.url).href],
   ['@sockworker/sockets', import.meta.resolve('@sockworker/sockets')],
 ])
 
