@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { exchange } from '../e2e/cli.ts'
 import { spawnPeer } from '../helpers/process.ts'
+import { startWorkerd } from '../workerd/workerd.ts'
 import { type InstalledProject, installPacked, repoBin, run, userEnv } from './installed.ts'
 
 /**
@@ -64,6 +65,32 @@ export async function roundTrip(address: string): Promise<SocketInfo> {
   }
 }
 export const listener = listen({ port: 0 })
+`,
+  // A library written against our API, used by a Cloudflare worker: bundled
+  // with the workerd condition, it reaches the network through cloudflare:sockets.
+  'cloudflare-worker.mjs': `import { connect, isSocketError, listen } from '@sockworker/sockets'
+
+function listenCode() {
+  try {
+    listen({ port: 0 })
+    return 'listened'
+  } catch (error) {
+    return isSocketError(error) ? error.code : String(error)
+  }
+}
+
+export default {
+  async connect(socket, env) {
+    const writer = socket.writable.getWriter()
+    await writer.write(new TextEncoder().encode(listenCode() + ' '))
+    writer.releaseLock()
+    const upstream = connect(env.UPSTREAM)
+    await Promise.all([
+      socket.readable.pipeTo(upstream.writable),
+      upstream.readable.pipeTo(socket.writable),
+    ])
+  },
+}
 `,
   'tsconfig.json': JSON.stringify({
     compilerOptions: {
@@ -180,5 +207,33 @@ describe('the packed packages, installed into a fresh project', () => {
   test('Bun imports the installed package and round-trips', async () => {
     const out = await run(repoBin('bun'), ['client.mjs', String(port), 'bun'], { cwd: project.dir })
     assert.equal(out.trim(), 'bun')
+  })
+
+  test('a library using @sockworker/sockets runs on workerd, bundled as wrangler does', async () => {
+    // esbuild with the workerd condition, cloudflare:sockets left to workerd: what wrangler does.
+    await run(
+      repoBin('esbuild'),
+      [
+        'cloudflare-worker.mjs',
+        '--bundle',
+        '--format=esm',
+        '--platform=neutral',
+        '--conditions=workerd,worker',
+        '--external:cloudflare:sockets',
+        '--outfile=cloudflare-bundle.js',
+      ],
+      { cwd: project.dir },
+    )
+    const bundle = await readFile(join(project.dir, 'cloudflare-bundle.js'), 'utf8')
+    assert.doesNotMatch(bundle, /from ['"]node:/, 'the workerd build must not import node:*')
+    await using workerd = await startWorkerd({
+      modules: { 'worker.js': bundle },
+      vars: { UPSTREAM: `127.0.0.1:${port}` },
+    })
+    const expected = 'ERR_UNSUPPORTED on cloudflare'
+    const received = await exchange(workerd.port, 'on cloudflare', {
+      until: (text) => text.length >= expected.length,
+    })
+    assert.equal(received, expected)
   })
 })
