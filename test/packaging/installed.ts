@@ -5,7 +5,7 @@
  * registry. Nothing in the project can reach the repository's sources.
  */
 import { execFile } from 'node:child_process'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -59,7 +59,8 @@ export async function installPacked(): Promise<InstalledProject> {
   const root = await mkdtemp(join(tmpdir(), 'sockworker-packaging-'))
   const packed = join(root, 'tarballs')
   const dir = join(root, 'project')
-  await run('mkdir', ['-p', packed, dir], { cwd: root })
+  await mkdir(packed)
+  await mkdir(dir)
   await run(
     'npm',
     ['pack', '-w', 'packages/sockets', '-w', 'packages/sockworker', '--pack-destination', packed],
