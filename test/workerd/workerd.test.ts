@@ -7,15 +7,29 @@
  * `sockworker dev`.
  */
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { stripTypeScriptTypes } from 'node:module'
 import { type AddressInfo, createServer, type Server } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { exchange, readyPorts, startCli } from '../e2e/cli.ts'
 import { startWorkerd } from './workerd.ts'
 
 const proxyFile = new URL('./proxy-worker.js', import.meta.url)
 const echoFile = new URL('../../examples/echo/worker.ts', import.meta.url)
+const adapterWorkerFile = new URL('./adapter-worker.js', import.meta.url)
+const esbuild = fileURLToPath(new URL('../../node_modules/.bin/esbuild', import.meta.url))
+
+/** A port nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
 
 /** Read until `expected` bytes are back, then end: the inbound side is not half-open. */
 const whole = (text: string) => ({ until: (received: string) => received.length >= text.length })
@@ -47,6 +61,32 @@ describe('workerd runs Socket Workers', () => {
     })
     const line = 'through workerd'
     assert.equal(await exchange(workerd.port, line, whole(line)), line)
+  })
+
+  test('@sockworker/sockets under the workerd condition: connect() over cloudflare:sockets, the rest ERR_UNSUPPORTED', async () => {
+    // Bundled from the sources, as wrangler bundles: the workerd condition, cloudflare:sockets external.
+    const { stdout: bundle } = await promisify(execFile)(esbuild, [
+      fileURLToPath(adapterWorkerFile),
+      '--bundle',
+      '--format=esm',
+      '--platform=neutral',
+      '--conditions=sockworker-source,workerd,worker',
+      '--external:cloudflare:sockets',
+    ])
+    assert.doesNotMatch(bundle, /from ['"]node:/)
+    await using workerd = await startWorkerd({
+      modules: { 'worker.js': bundle },
+      vars: { UPSTREAM: upstreamAddress, CLOSED: `127.0.0.1:${await closedPort()}` },
+    })
+    const report = JSON.parse(await exchange(workerd.port, ''))
+    assert.deepEqual(report, {
+      listen: 'ERR_UNSUPPORTED',
+      udp: 'ERR_UNSUPPORTED',
+      tlsOption: 'ERR_UNSUPPORTED',
+      badAddress: 'TypeError: Cannot parse address "no-port": port is missing; write "host:port"',
+      upstream: { echoed: 'ping', isSocket: true, port: Number(upstreamAddress.split(':')[1]) },
+      refused: 'ECONNREFUSED',
+    })
   })
 
   test('the same proxy file runs under sockworker dev', async () => {

@@ -198,8 +198,13 @@ function toSocketError(error: unknown, context: string): SocketError {
   return new SocketError(codeOf(message), `${context}: ${message}`, { cause: error })
 }
 
+/**
+ * workerd reports every failed connect as "proxy request failed, cannot
+ * connect to the specified address", refused or unreachable alike; the
+ * commonest cause is a refusal, so that is the code.
+ */
 function codeOf(message: string): SocketErrorCode {
-  if (/refused/i.test(message)) return 'ECONNREFUSED'
+  if (/refused|cannot connect/i.test(message)) return 'ECONNREFUSED'
   if (/reset/i.test(message)) return 'ECONNRESET'
   if (/timed? ?out/i.test(message)) return 'ETIMEDOUT'
   if (/not found|resolve|dns/i.test(message)) return 'ENOTFOUND'
