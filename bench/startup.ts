@@ -27,7 +27,10 @@ const sides = {
 } as const
 
 interface Sample {
+  /** From spawning the CLI to its ready line. */
   readyMs: number
+  /** What serve itself logs: from the start of the serve command to ready. */
+  serveMs: number
   rssMb: number
 }
 
@@ -39,22 +42,24 @@ async function sample(side: keyof typeof sides, config: string): Promise<Sample>
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk))
   const ready = new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       output += chunk
-      if (/ready /.test(output)) resolve(performance.now() - started)
-    })
+      if (/ready .*ms=\d+/.test(output)) resolve(performance.now() - started)
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
     child.once('exit', () => reject(new Error(`serve exited:\n${output}`)))
   })
   try {
     const readyMs = await ready
+    const serveMs = Number(/ready .*ms=(\d+)/.exec(output)?.[1])
     const pid = /replica started pid=(\d+)/.exec(output)?.[1]
     if (pid === undefined) throw new Error(`No replica pid in:\n${output}`)
     await sleep(1000)
     const status = await readFile(`/proc/${pid}/status`, 'utf8')
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1])
-    return { readyMs, rssMb: rssKb / 1024 }
+    return { readyMs, serveMs, rssMb: rssKb / 1024 }
   } finally {
     child.kill('SIGTERM')
   }
@@ -87,12 +92,16 @@ try {
 }
 const figures = (side: keyof typeof sides) => ({
   readyMs: median(results[side].map((s) => s.readyMs)),
+  serveMs: median(results[side].map((s) => s.serveMs)),
   rssMb: median(results[side].map((s) => s.rssMb)),
 })
 const [src, built] = [figures('sources'), figures('dist')]
 console.log(`worker ${workerFile}, rounds: ${values.rounds} (median of each)`)
 console.log(
   `serve → ready   sources ${src.readyMs.toFixed(0)} ms   dist ${built.readyMs.toFixed(0)} ms   dist/sources ${(built.readyMs / src.readyMs).toFixed(2)}`,
+)
+console.log(
+  `serve's ms=    sources ${src.serveMs.toFixed(0)} ms   dist ${built.serveMs.toFixed(0)} ms   dist/sources ${(built.serveMs / src.serveMs).toFixed(2)}`,
 )
 console.log(
   `replica RSS     sources ${src.rssMb.toFixed(1)} MB   dist ${built.rssMb.toFixed(1)} MB   dist/sources ${(built.rssMb / src.rssMb).toFixed(2)}`,
