@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// ^ Our declarations use Symbol.asyncDispose: consumers get the lib that declares it.
 /**
  * `Socket`: one connection, TCP, TLS or UDP, in the shape of the original
  * proposal and of `cloudflare:sockets`. The socket owns the lifecycle

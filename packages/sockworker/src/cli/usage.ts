@@ -4,6 +4,7 @@ export const mainHelp = `sockworker: Socket Workers, raw TCP, TLS and UDP for Ja
 
 Usage:
   sockworker dev <worker.ts|js> [options]   run one worker for development, reloading on change
+  sockworker dev [options]                  the same, for the worker of ./wrangler.toml or .jsonc
   sockworker serve [--config FILE]          run the workers of a config file (default sockworker.toml)
   sockworker tunnel serve --listen [host:]port --to host:port [--token-file F] [--cert F --key F]
                                             relay WebSocket connections to a TCP target (a database)
@@ -14,6 +15,12 @@ Exit codes: 0 done, 1 failed (bad config, worker failed to load, port in use), 2
 `
 
 export const devHelp = `Usage: sockworker dev <worker.ts|js> [options]
+       sockworker dev [options]     in a folder with wrangler.toml, wrangler.jsonc or wrangler.json
+
+Without a worker file, dev reads the wrangler config in the current folder:
+name, main (the worker), vars (into env; --var overrides) and
+compatibility_date (checked). Other keys (routes, bindings, build, …) are
+ignored, and dev says which. The listeners come from the flags below.
 
 Listeners (each may be repeated; host defaults to 127.0.0.1, port 0 picks a free one):
   --tcp [host:]port            TCP; with --cert/--key, the worker may call socket.startTls()

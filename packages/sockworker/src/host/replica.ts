@@ -6,10 +6,11 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import type { LogConfig, WorkerConfig } from '../config/types.ts'
 import type { HostMessage, ReplicaMessage } from '../ipc.ts'
+import { ownModule } from '../module-url.ts'
 import { emptySnapshot, type MetricsSnapshot } from '../observe/metrics.ts'
 import type { BoundHandle } from './bind.ts'
 
-const workerMain = new URL('../worker/main.ts', import.meta.url)
+const workerMain = ownModule('../worker/main.ts', import.meta.url)
 
 export type ExitReason = 'crash' | 'cpu' | 'drained' | 'load-error'
 
