@@ -11,6 +11,7 @@
  */
 import * as dgram from 'node:dgram'
 import * as net from 'node:net'
+import { guardHandles } from './enforce-handles.ts'
 import { EgressPolicy } from './policy.ts'
 
 export interface EgressHooks {
@@ -27,11 +28,14 @@ export function installEgressGuard(
   if (installed) throw new Error('The egress guard is already installed')
   installed = true
   const policy = EgressPolicy.parse(rules)
+  // First: it takes a TCP handle from a connect() that must not be guarded yet.
+  guardHandles(policy, hooks, isReply)
   guardTcp(policy, hooks)
   guardUdp(policy, hooks)
 }
 
-function denial(reason: string): Error {
+/** An `ERR_EGRESS_DENIED` error with the policy's reason. */
+export function denial(reason: string): Error {
   return Object.assign(new Error(reason), { code: 'ERR_EGRESS_DENIED' })
 }
 
@@ -117,6 +121,11 @@ function rememberPeer(socket: dgram.Socket, address: string, port: number): void
   if (peers.has(key)) return
   peers.add(key)
   if (peers.size > maxRepliable) peers.delete(peers.values().next().value as string)
+}
+
+/** Whether `socket` received a datagram from `address:port` recently, so may answer it. */
+function isReply(socket: dgram.Socket, address: string, port: number): boolean {
+  return repliable.get(socket)?.has(`${address}|${port}`) === true
 }
 
 function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {

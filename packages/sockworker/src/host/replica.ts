@@ -8,6 +8,7 @@ import type { LogConfig, WorkerConfig } from '../config/types.ts'
 import type { HostMessage, ReplicaMessage } from '../ipc.ts'
 import { emptySnapshot, type MetricsSnapshot } from '../observe/metrics.ts'
 import type { BoundHandle } from './bind.ts'
+import { prepareStorage, sandboxFor } from './sandbox.ts'
 
 const workerMain = new URL('../worker/main.ts', import.meta.url)
 
@@ -38,12 +39,16 @@ export class Replica {
     this.index = options.index
     this.#options = options
     const { worker } = options
+    prepareStorage(worker)
+    const { execArgv, ...sandbox } = sandboxFor(worker)
     this.#child = fork(workerMain, [], {
       execArgv: [
         `--max-old-space-size=${worker.limits.memoryMb}`,
         '--disable-warning=ExperimentalWarning',
+        ...execArgv,
         ...extraNodeFlags(),
       ],
+      ...sandbox,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     const ready = Promise.withResolvers<void>()

@@ -17,6 +17,7 @@ import { WorkerMetrics } from '../observe/metrics.ts'
 import { openBindings } from '../storage/bindings.ts'
 import { createDispatcher, type Dispatcher } from './dispatch.ts'
 import { installGlobals } from './globals.ts'
+import { lockDown } from './lockdown.ts'
 import { serveListener } from './serve-listener.ts'
 
 const send = (message: ReplicaMessage) => process.send?.(message)
@@ -78,6 +79,7 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
   )
   installModuleHooks()
   installGlobals(worker.compatibility)
+  if (worker.sandbox !== undefined) lockDown({ allow: worker.sandbox.allow })
   const loaded = await loadWorker(worker.script)
   if (!loaded.ok) {
     await sendNow({ type: 'load-error', message: loaded.error })
