@@ -28,8 +28,13 @@ const runtimeRoots = [
   packageRoot(fileURLToPath(import.meta.resolve('@sockworker/sockets'))),
 ]
 
-/** Environment variables a replica keeps: none carries a secret, all change behaviour Node reads at start. */
-const keptEnv = ['TZ']
+/**
+ * Environment variables a replica keeps: operator settings Node itself
+ * reads (time zone, extra CA certificates for outbound TLS), none a secret.
+ * Everything else, the supervisor's secrets included, stays behind; a
+ * worker's vars and secrets reach it on `env`.
+ */
+export const keptEnv = ['TZ', 'NODE_EXTRA_CA_CERTS']
 
 /** The `fork()` options that put one replica of `worker` in its sandbox. */
 export interface SandboxedSpawn {
