@@ -36,6 +36,11 @@ const commands = {
     await env.STORE.put(key, `value of ${key}`)
     return env.STORE.get(key)
   },
+  fill: async (count, env) => {
+    for (let i = 0; i < Number(count); i++) await env.STORE.put(`k${i}`, `v${i}`)
+    return Number(count)
+  },
+  count: async (_, env) => (await env.STORE.list({ prefix: 'k' })).length,
   spawn: () => execFileSync('/usr/bin/id', ['-u']).toString().trim(),
   'spawn-kill': (pid) => execFileSync('/bin/kill', ['-0', pid], { stdio: 'pipe' }).toString(),
   thread: () =>

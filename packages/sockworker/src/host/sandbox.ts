@@ -174,7 +174,12 @@ function nodeModulesAbove(dir: string): string[] {
 /** A folder and, if a symlink leads elsewhere, where it leads: the permission model checks both forms. */
 function withRealPaths(dirs: string[]): string[] {
   return dirs.flatMap((dir) => {
-    const real = realpathSync(dir)
+    let real = dir
+    try {
+      real = realpathSync(dir)
+    } catch {
+      // Gone since the config was read: the replica reports the missing worker.
+    }
     return real === dir ? [dir] : [dir, real]
   })
 }
