@@ -110,6 +110,30 @@ test('files: writes go to storage only, as nobody; the worker folder and /tmp ar
   accessDenied('--allow-fs-write')(await ask('write /tmp/sockworker-escaped.txt'))
 })
 
+test('files: node:sqlite, which ignores the file permissions, is closed; the storage binding works', async () => {
+  const message =
+    'node:sqlite is closed in a sandboxed worker: it does not follow the file permissions; use a storage binding ([workers.storage])'
+  refused('ERR_ACCESS_DENIED', message)(await ask('sqlite /tmp/sockworker-escaped.sqlite'))
+  refused('ERR_ACCESS_DENIED', message)(await ask('sqlite :memory:'))
+  refused('ERR_ACCESS_DENIED', message)(await ask('sqlite-builtin'))
+  refused(
+    'ERR_ACCESS_DENIED',
+    'module.registerHooks() is closed: a sandboxed worker cannot change how modules resolve',
+  )(await ask('sqlite-hook'))
+  assert.deepEqual(await ask('put k2'), { ok: true, value: 'value of k2' })
+})
+
+test('Unix sockets: listening and connecting are refused, also on a raw Pipe handle', async () => {
+  const path = `${served.dir}/data/escape.sock`
+  refused(
+    'ERR_ACCESS_DENIED',
+    `Cannot listen on the Unix socket "${path}": a sandboxed worker listens through its config's listeners`,
+  )(await ask(`unix-listen ${path}`))
+  const egress = `Egress to the local socket "/run/dbus/system_bus_socket" denied: workers connect over TCP and UDP only`
+  refused('ERR_EGRESS_DENIED', egress)(await ask('unix-connect /run/dbus/system_bus_socket'))
+  refused('ERR_EGRESS_DENIED', egress)(await ask('raw-pipe /run/dbus/system_bus_socket'))
+})
+
 test('child_process: refused by default; allowed by name, it runs as nobody', async () => {
   accessDenied('--allow-child-process')(await ask('spawn'))
   assert.deepEqual(await ask('spawn', 'opted'), { ok: true, value: '65534' })

@@ -41,6 +41,33 @@ const commands = {
     return Number(count)
   },
   count: async (_, env) => (await env.STORE.list({ prefix: 'k' })).length,
+  sqlite: async (path) => {
+    const { DatabaseSync } = await import('node:sqlite')
+    return typeof new DatabaseSync(path)
+  },
+  'sqlite-hook': async () => {
+    const { registerHooks } = await import('node:module')
+    registerHooks({ resolve: (specifier, context, next) => next(specifier, context) })
+    return 'registered'
+  },
+  'sqlite-builtin': () => typeof process.getBuiltinModule('node:sqlite').backup(null, '/tmp/x'),
+  'unix-listen': (path) =>
+    new Promise((resolve, reject) => {
+      const server = net.createServer()
+      server.once('error', reject)
+      server.listen(path, () => resolve('listening'))
+    }),
+  'unix-connect': (path) =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect({ path })
+      socket.once('error', reject)
+      socket.once('connect', () => resolve('connected'))
+    }),
+  'raw-pipe': (path) => {
+    // stdout is a pipe when serve runs under a test: its handle leads to the Pipe type.
+    const Pipe = process.stdout._handle.constructor
+    return new Pipe(0).connect(new Pipe(0), path)
+  },
   spawn: () => execFileSync('/usr/bin/id', ['-u']).toString().trim(),
   'spawn-kill': (pid) => execFileSync('/bin/kill', ['-0', pid], { stdio: 'pipe' }).toString(),
   thread: () =>

@@ -21,7 +21,9 @@
  * worker's code can neither restore nor redefine it, and the originals are
  * held only in this module's closures.
  */
+import { registerHooks, syncBuiltinESMExports } from 'node:module'
 import type { SandboxCapability } from '../config/types.ts'
+import { lockMethod, rawHandlePrototypes } from '../egress/raw-handles.ts'
 
 /**
  * Closes the routes above. Call once, before the worker's code loads.
@@ -37,6 +39,12 @@ export function lockDown(options: { allow: readonly SandboxCapability[] }): void
     closeMethod(process, 'dlopen', `Native addons are refused; ${hint}`)
   }
   guardSignals()
+  closeSqlite()
+  lockMethod(rawHandlePrototypes().pipe, 'bind', () => (path: unknown) => {
+    throw accessDenied(
+      `Cannot listen on the Unix socket "${String(path)}": a sandboxed worker listens through its config's listeners`,
+    )
+  })
 }
 
 function accessDenied(message: string): Error {
@@ -51,6 +59,37 @@ function closeMethod(target: object, name: string, message: string): void {
   lock(target, name, () => {
     throw accessDenied(message)
   })
+}
+
+const sqliteClosed =
+  'node:sqlite is closed in a sandboxed worker: it does not follow the file permissions; use a storage binding ([workers.storage])'
+
+/**
+ * `node:sqlite` for the worker: `import … from 'node:sqlite'` and
+ * `require('node:sqlite')` fail to resolve, and every function on its
+ * exports object (what `process.getBuiltinModule()` returns) throws. The
+ * storage binding's connections, opened before this, keep working; the
+ * runtime opens none afterwards. Node does not sync the ES namespace of a
+ * `node:`-only module with its exports, hence the resolve hook. The hook
+ * API is then closed, so a worker cannot register a hook of its own that
+ * would answer first.
+ */
+function closeSqlite(): void {
+  const sqlite = process.getBuiltinModule('node:sqlite') as unknown as Record<string, unknown>
+  for (const [name, value] of Object.entries(sqlite)) {
+    if (typeof value === 'function') closeMethod(sqlite, name, sqliteClosed)
+  }
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (specifier === 'node:sqlite') throw accessDenied(sqliteClosed)
+      return nextResolve(specifier, context)
+    },
+  })
+  const hooks = 'a sandboxed worker cannot change how modules resolve'
+  const module = process.getBuiltinModule('node:module') as unknown as object
+  closeMethod(module, 'registerHooks', `module.registerHooks() is closed: ${hooks}`)
+  closeMethod(module, 'register', `module.register() is closed: ${hooks}`)
+  syncBuiltinESMExports()
 }
 
 /**

@@ -79,13 +79,14 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
   )
   installModuleHooks()
   installGlobals(worker.compatibility)
+  // Storage opens before the lockdown, which closes node:sqlite to the worker.
+  const env: Env = { ...worker.vars, ...worker.secrets, ...openBindings(worker.storage) }
   if (worker.sandbox !== undefined) lockDown({ allow: worker.sandbox.allow })
   const loaded = await loadWorker(worker.script)
   if (!loaded.ok) {
     await sendNow({ type: 'load-error', message: loaded.error })
     process.exit(78)
   }
-  const env: Env = { ...worker.vars, ...worker.secrets, ...openBindings(worker.storage) }
   const dispatcher = createDispatcher({
     handlers: loaded.handlers,
     env,
