@@ -137,6 +137,8 @@ test('Unix sockets: listening and connecting are refused, also on a raw Pipe han
 test('child_process: refused by default; allowed by name, it runs as nobody', async () => {
   accessDenied('--allow-child-process')(await ask('spawn'))
   assert.deepEqual(await ask('spawn', 'opted'), { ok: true, value: '65534' })
+  // libuv drops root's supplementary groups along with the uid.
+  assert.deepEqual(await ask('groups', 'opted'), { ok: true, value: '65534' })
 })
 
 test('worker_threads: refused by default; allowed by name', async () => {
