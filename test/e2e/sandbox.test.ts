@@ -21,7 +21,9 @@ type Reply = { ok: true; value: unknown } | { ok: false; code: string; message: 
 
 let served: Served
 let allowed: Server
+let named: Server
 let allowedPort = 0
+let namedPort = 0
 const clients: LineClient[] = []
 const pids: Record<string, number> = {}
 
@@ -29,6 +31,9 @@ before(async () => {
   allowed = createServer((socket) => socket.end())
   await new Promise<void>((resolve) => allowed.listen(0, '127.0.0.1', resolve))
   allowedPort = (allowed.address() as { port: number }).port
+  named = createServer((socket) => socket.end())
+  await new Promise<void>((resolve) => named.listen(0, '127.0.0.1', resolve))
+  namedPort = (named.address() as { port: number }).port
   const listener = '[[workers.listeners]]\ntype = "tcp"\naddress = "127.0.0.1:0"\n'
   const toml = `${jsonLog}
 [[workers]]
@@ -37,7 +42,7 @@ script = "probe.js"
 vars = { NAME = "probe", GREETING = "hi" }
 secrets = { TOKEN = { file = "token.txt" } }
 [workers.egress]
-allow = ["127.0.0.1:${allowedPort}"]
+allow = ["127.0.0.1:${allowedPort}", "localhost:${namedPort}"]
 [workers.storage]
 STORE = { path = "data/store.sqlite" }
 ${listener}
@@ -70,6 +75,7 @@ after(async () => {
   for (const client of clients) await client[Symbol.asyncDispose]()
   await served?.[Symbol.asyncDispose]()
   allowed?.close()
+  named?.close()
 })
 
 /** Sends one command to `probe` (or `opted`) and returns its JSON reply. */
@@ -180,14 +186,23 @@ test('raw handles: a raw TCP connect meets the egress policy; the allowed target
   assert.deepEqual(await ask(`connect ${allowedPort}`), { ok: true, value: 'connected' })
   refused(
     'ERR_EGRESS_DENIED',
-    `Egress to "127.0.0.1:${allowedPort + 1}" denied: 127.0.0.1 is a loopback address, and the policy allows only 127.0.0.1:${allowedPort}`,
+    `Egress to "127.0.0.1:${allowedPort + 1}" denied: 127.0.0.1 is a loopback address, and the policy allows only 127.0.0.1:${allowedPort}, localhost:${namedPort}`,
   )(await ask(`raw-connect ${allowedPort + 1}`))
   // A raw handle wrapped in net.Socket connects only where the policy allows.
   refused(
     'ERR_EGRESS_DENIED',
-    `Egress to "127.0.0.1:${allowedPort + 1}" denied: 127.0.0.1 is a loopback address, and the policy allows only 127.0.0.1:${allowedPort}`,
+    `Egress to "127.0.0.1:${allowedPort + 1}" denied: 127.0.0.1 is a loopback address, and the policy allows only 127.0.0.1:${allowedPort}, localhost:${namedPort}`,
   )(await ask(`socket-handle ${allowedPort + 1}`))
   assert.deepEqual(await ask(`socket-handle ${allowedPort}`), { ok: true, value: 'connected' })
+})
+
+test('raw handles: an address a name rule passed connects; the same address on a raw handle does not', async () => {
+  // "localhost:PORT" allows 127.0.0.1:PORT for connections to that name only.
+  assert.deepEqual(await ask(`connect localhost:${namedPort}`), { ok: true, value: 'connected' })
+  refused(
+    'ERR_EGRESS_DENIED',
+    `Egress to "127.0.0.1:${namedPort}" denied: 127.0.0.1 is a loopback address, and the policy allows only 127.0.0.1:${allowedPort}, localhost:${namedPort}`,
+  )(await ask(`raw-connect ${namedPort}`))
 })
 
 test('the guards cannot be undone: their properties are non-configurable', async () => {

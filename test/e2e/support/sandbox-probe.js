@@ -104,8 +104,8 @@ const commands = {
     const TCP = await rawTcp()
     return new TCP(0).connect(new TCP(0), '127.0.0.1', Number(port))
   },
-  connect: async (port) => {
-    const socket = connect(`127.0.0.1:${port}`)
+  connect: async (target) => {
+    const socket = connect(target.includes(':') ? target : `127.0.0.1:${target}`)
     await socket.opened
     await socket.close()
     return 'connected'

@@ -11,25 +11,26 @@
  * guarded methods are non-writable and non-configurable: a worker cannot
  * put the originals back, and has no other reference to them.
  */
-import * as dgram from 'node:dgram'
 import type { EgressHooks } from './enforce.ts'
 import type { EgressPolicy } from './policy.ts'
 import { lockMethod, type RawPrototype, rawHandlePrototypes } from './raw-handles.ts'
 
-type IsReply = (socket: dgram.Socket, address: string, port: number) => boolean
+/** Whether the layer above already passed this address for this socket (a name rule, a UDP reply). */
+type Passed = (socket: unknown, address: string, port: number) => boolean
 
 /**
  * Guards `connect`/`connect6` of TCP handles and `send`/`send6`/`connect`/
- * `connect6` of UDP handles. A UDP datagram to a peer that wrote to the
- * socket is a reply, as at the `dgram` layer. `connect` of Pipe handles
+ * `connect6` of UDP handles. What the `net`/`dgram` layer passed for the
+ * handle's socket passes here too: an address a name rule allowed, or a
+ * reply to a UDP peer. `connect` of Pipe handles
  * (Unix sockets) is refused, as `net.connect({ path })` is.
  *
  * @example
- * guardHandles(policy, hooks, isReply) // once, before the worker's code loads
+ * guardHandles(policy, hooks, passed) // once, before the worker's code loads
  */
-export function guardHandles(policy: EgressPolicy, hooks: EgressHooks, isReply: IsReply): void {
+export function guardHandles(policy: EgressPolicy, hooks: EgressHooks, passed: Passed): void {
   const deny = (address: string, port: number, owner: unknown): string | undefined => {
-    if (owner instanceof dgram.Socket && isReply(owner, address, port)) return undefined
+    if (passed(owner, address, port)) return undefined
     const verdict = policy.checkAddress(address, port)
     if (verdict.allowed) return undefined
     hooks.onDeny(verdict.reason)

@@ -29,7 +29,13 @@ export function installEgressGuard(
   installed = true
   const policy = EgressPolicy.parse(rules)
   // First: it takes a TCP handle from a connect() that must not be guarded yet.
-  guardHandles(policy, hooks, isReply)
+  guardHandles(
+    policy,
+    hooks,
+    (socket, address, port) =>
+      isApproved(socket, address, port) ||
+      (socket instanceof dgram.Socket && isReply(socket, address, port)),
+  )
   guardTcp(policy, hooks)
   guardUdp(policy, hooks)
 }
@@ -64,7 +70,7 @@ function guardTcp(policy: EgressPolicy, hooks: EgressHooks): void {
       const verdict = policy.checkAddress(host, port)
       if (!verdict.allowed) return deny(verdict.reason)
     } else {
-      options.lookup = guardedLookup(policy, port, hooks)
+      options.lookup = guardedLookup(policy, port, hooks, this)
     }
     const forward =
       normalized ??
@@ -85,8 +91,30 @@ function callbackOf(args: unknown[]): unknown[] {
   return typeof last === 'function' ? [last] : []
 }
 
-/** The policy's `dns.lookup`-shaped resolver, reporting each denial to `hooks`. */
-function guardedLookup(policy: EgressPolicy, port: number, hooks: EgressHooks) {
+/**
+ * Addresses the policy passed for a host name, by socket. A name rule
+ * (`db.internal:5432`) may pass an address that no rule names; the raw
+ * handle check below this layer (`enforce-handles.ts`) sees only the
+ * address, so it asks here before it asks the policy.
+ */
+const approved = new WeakMap<object, Set<string>>()
+
+function approve(socket: object, address: string, port: number): void {
+  let addresses = approved.get(socket)
+  if (addresses === undefined) approved.set(socket, (addresses = new Set()))
+  addresses.add(`${address}|${port}`)
+}
+
+function isApproved(socket: unknown, address: string, port: number): boolean {
+  return (
+    typeof socket === 'object' &&
+    socket !== null &&
+    approved.get(socket)?.has(`${address}|${port}`) === true
+  )
+}
+
+/** The policy's `dns.lookup`-shaped resolver, reporting each denial to `hooks` and each pass to `approve`. */
+function guardedLookup(policy: EgressPolicy, port: number, hooks: EgressHooks, socket: object) {
   const lookup = policy.lookupFor(port)
   return (
     hostname: string,
@@ -99,6 +127,12 @@ function guardedLookup(policy: EgressPolicy, port: number, hooks: EgressHooks) {
       ((error: Error | null, ...rest: unknown[]) => {
         if ((error as { code?: string } | null)?.code === 'ERR_EGRESS_DENIED')
           hooks.onDeny(error!.message)
+        if (error === null) {
+          const [answer] = rest
+          const answers = Array.isArray(answer) ? answer : [{ address: answer }]
+          for (const { address } of answers as Array<{ address: string }>)
+            approve(socket, address, port)
+        }
         callback(error, ...rest)
       }) as never,
     )
@@ -146,6 +180,7 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
   } as typeof proto.emit
   /** Checks `host:port`, then calls `proceed` with the address to use, or fails `callback`. */
   const vet = (
+    socket: dgram.Socket,
     host: string,
     port: number,
     proceed: (address: string) => void,
@@ -158,7 +193,10 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
       return fail(denial(verdict.reason))
     }
     policy.check(host, port).then((verdict) => {
-      if (verdict.allowed) return proceed(verdict.address)
+      if (verdict.allowed) {
+        approve(socket, verdict.address, port)
+        return proceed(verdict.address)
+      }
       hooks.onDeny(verdict.reason)
       fail(denial(verdict.reason))
     }, fail)
@@ -167,6 +205,7 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
     const host = typeof rest[0] === 'string' ? rest[0] : 'localhost'
     const callback = rest.find((r) => typeof r === 'function') as ((e?: Error) => void) | undefined
     vet(
+      this,
       host,
       port,
       (address) =>
@@ -183,6 +222,7 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
       | ((e: Error | null) => void)
       | undefined
     vet(
+      this,
       target.host,
       target.port,
       (address) => {
