@@ -8,7 +8,7 @@ import type { LogConfig, WorkerConfig } from '../config/types.ts'
 import type { HostMessage, ReplicaMessage } from '../ipc.ts'
 import { emptySnapshot, type MetricsSnapshot } from '../observe/metrics.ts'
 import type { BoundHandle } from './bind.ts'
-import { prepareStorage, sandboxFor } from './sandbox.ts'
+import { sandboxFor } from './sandbox.ts'
 
 const workerMain = new URL('../worker/main.ts', import.meta.url)
 
@@ -39,7 +39,6 @@ export class Replica {
     this.index = options.index
     this.#options = options
     const { worker } = options
-    prepareStorage(worker)
     const { execArgv, ...sandbox } = sandboxFor(worker)
     this.#child = fork(workerMain, [], {
       execArgv: [

@@ -94,14 +94,23 @@ export function permissionFlags(worker: WorkerConfig, sandbox: SandboxConfig): s
 export function prepareStorage(worker: WorkerConfig): void {
   if (worker.sandbox === undefined) return
   const account = replicaAccount(worker.sandbox)
-  for (const dir of storageFolders(worker)) {
-    mkdirSync(dir, { recursive: true })
-    if (account !== undefined) chownSync(dir, account.uid, account.gid)
-  }
-  if (account === undefined) return
-  for (const { path } of Object.values(worker.storage)) {
-    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
-      if (existsSync(file)) chownSync(file, account.uid, account.gid)
+  const files = Object.values(worker.storage).flatMap(({ path }) => [
+    path,
+    `${path}-wal`,
+    `${path}-shm`,
+  ])
+  for (const path of [...storageFolders(worker), ...files]) {
+    const folder = !files.includes(path)
+    try {
+      if (folder) mkdirSync(path, { recursive: true })
+      if (account !== undefined && (folder || existsSync(path)))
+        chownSync(path, account.uid, account.gid)
+    } catch (error) {
+      const what = folder ? 'storage folder' : 'storage file'
+      throw new Error(
+        `Cannot prepare the ${what} "${path}" of worker "${worker.name}": ${(error as Error).message}`,
+        { cause: error },
+      )
     }
   }
 }
