@@ -205,6 +205,13 @@ test('raw handles: an address a name rule passed connects; the same address on a
   )(await ask(`raw-connect ${namedPort}`))
 })
 
+test("DNS: a resolver's servers meet the egress policy; an allowed address is accepted", async () => {
+  const reason = `Egress to "10.9.8.7:53" denied: 10.9.8.7 is a private address, and the policy allows only 127.0.0.1:${allowedPort}, localhost:${namedPort}`
+  refused('ERR_EGRESS_DENIED', reason)(await ask('dns-servers 10.9.8.7'))
+  refused('ERR_EGRESS_DENIED', reason)(await ask('dns-default-servers 10.9.8.7'))
+  assert.deepEqual(await ask(`dns-servers 127.0.0.1:${allowedPort}`), { ok: true, value: 'set' })
+})
+
 test('the guards cannot be undone: their properties are non-configurable', async () => {
   refused('TypeError', 'Cannot redefine property: kill')(await ask('undo-kill'))
   refused('TypeError', 'Cannot redefine property: connect')(await ask('undo-raw'))

@@ -6,6 +6,7 @@
  * It imports `./helper.js` and reads `./data.txt`, both beside it.
  */
 import { execFileSync } from 'node:child_process'
+import * as dns from 'node:dns'
 import { readFileSync, writeFileSync } from 'node:fs'
 import * as net from 'node:net'
 import { WASI } from 'node:wasi'
@@ -103,6 +104,14 @@ const commands = {
   'raw-connect': async (port) => {
     const TCP = await rawTcp()
     return new TCP(0).connect(new TCP(0), '127.0.0.1', Number(port))
+  },
+  'dns-servers': (server) => {
+    new dns.Resolver().setServers([server])
+    return 'set'
+  },
+  'dns-default-servers': (server) => {
+    dns.promises.setServers([server])
+    return 'set'
   },
   connect: async (target) => {
     const socket = connect(target.includes(':') ? target : `127.0.0.1:${target}`)

@@ -11,6 +11,7 @@
  */
 import * as dgram from 'node:dgram'
 import * as net from 'node:net'
+import { guardDnsServers } from './enforce-dns.ts'
 import { guardHandles } from './enforce-handles.ts'
 import { EgressPolicy } from './policy.ts'
 
@@ -38,6 +39,7 @@ export function installEgressGuard(
   )
   guardTcp(policy, hooks)
   guardUdp(policy, hooks)
+  guardDnsServers(policy, hooks)
 }
 
 /** An `ERR_EGRESS_DENIED` error with the policy's reason. */
