@@ -16,11 +16,11 @@ import { startWorkerd } from '../workerd/workerd.ts'
 import { type InstalledProject, installPacked, repoBin, run, userEnv } from './installed.ts'
 
 /**
- * The worker is `.mjs`: in a CommonJS project a worker `.js` file does not
- * load as ESM yet (the loader fix for that is another branch's work).
+ * The worker is ESM `.js` in the CommonJS project `npm init -y` made: the
+ * runtime loads a worker's own files as modules whatever the project says.
  */
 const files: Record<string, string> = {
-  'worker.mjs': `export default {
+  'worker.js': `export default {
   async connect(socket) {
     await socket.readable.pipeTo(socket.writable)
   },
@@ -164,7 +164,7 @@ describe('the packed packages, installed into a fresh project', () => {
   test('npx sockworker dev serves the worker, and a TCP client round-trips', async () => {
     await using dev = await spawnPeer(
       'npx',
-      ['--no-install', 'sockworker', 'dev', 'worker.mjs', '--tcp', '127.0.0.1:0'],
+      ['--no-install', 'sockworker', 'dev', 'worker.js', '--tcp', '127.0.0.1:0'],
       {
         cwd: project.dir,
         env: userEnv(),

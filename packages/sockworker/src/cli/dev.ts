@@ -78,6 +78,7 @@ export async function dev(argv: string[]): Promise<number> {
     egress: { allow: ['any'], deny: [] },
     tunnels: [],
     storage: parseStorage(values.storage),
+    sandbox: undefined,
     listeners: listenersFromFlags(
       { ...values, cert: values.cert, key: values.key },
       devLimits.idleTimeoutMs,
@@ -107,6 +108,9 @@ function fromWrangler(): WranglerWorker {
 
 async function run(config: ResolvedConfig, watchDir: string): Promise<number> {
   const log = createLogger(config.log)
+  console.log(
+    'dev runs the worker unsandboxed: it may read and write any file, run programs and see the environment (serve does not allow this; see docs/security.md)',
+  )
   const supervisor = new Supervisor(config, {
     log,
     onReady: (listener) => console.log(`ready ${listener}`),

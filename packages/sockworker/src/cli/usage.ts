@@ -37,13 +37,18 @@ Worker:
 
 Prints "ready <type> <host>:<port>" for each listener, reloads when a file
 next to the worker changes, and keeps the last good version serving when a
-change does not load. Outbound connections are not restricted in dev.
+change does not load. Outbound connections are not restricted in dev, and
+the worker is not sandboxed: it may read and write any file, run programs
+and see the environment.
 `
 
 export const serveHelp = `Usage: sockworker serve [--config FILE]
 
 Runs every worker in FILE (default: sockworker.toml) with its listeners,
-replicas, limits and egress policy. Logs are JSON lines.
+replicas, limits and egress policy. Logs are JSON lines. Each replica is
+sandboxed: it reads only its worker's files and writes only its storage,
+and runs as [workers.sandbox] user (default nobody) when started as root.
+See docs/security.md.
   SIGHUP    reload the config and the workers; open connections finish on the old version
   SIGTERM   stop accepting, let open connections finish (limits.drain_timeout_ms), exit
 `

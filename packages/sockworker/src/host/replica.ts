@@ -9,6 +9,7 @@ import type { HostMessage, ReplicaMessage } from '../ipc.ts'
 import { ownModule } from '../module-url.ts'
 import { emptySnapshot, type MetricsSnapshot } from '../observe/metrics.ts'
 import type { BoundHandle } from './bind.ts'
+import { sandboxFor } from './sandbox.ts'
 
 const workerMain = ownModule('../worker/main.ts', import.meta.url)
 
@@ -39,12 +40,15 @@ export class Replica {
     this.index = options.index
     this.#options = options
     const { worker } = options
+    const { execArgv, ...sandbox } = sandboxFor(worker)
     this.#child = fork(workerMain, [], {
       execArgv: [
         `--max-old-space-size=${worker.limits.memoryMb}`,
         '--disable-warning=ExperimentalWarning',
+        ...execArgv,
         ...extraNodeFlags(),
       ],
+      ...sandbox,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     const ready = Promise.withResolvers<void>()

@@ -8,6 +8,7 @@ import type { ListenerConfig, ResolvedConfig, WorkerConfig } from '../config/typ
 import type { Logger } from '../observe/log.ts'
 import { prometheusText } from '../observe/metrics.ts'
 import { type BoundHandle, bindTcp, freeUdpPort } from './bind.ts'
+import { udpPortProblem } from './sandbox.ts'
 import { WorkerGroup } from './worker-group.ts'
 
 export interface SupervisorOptions {
@@ -118,6 +119,8 @@ export class Supervisor {
         if (port !== undefined) listener = { ...listener, port }
       }
       if (listener.type === 'udp') {
+        const problem = udpPortProblem(worker, listener)
+        if (problem !== undefined) throw new Error(problem)
         if (listener.port === 0)
           listener = { ...listener, port: await freeUdpPort(listener.hostname) }
         handles.push(undefined)

@@ -17,6 +17,7 @@ import { WorkerMetrics } from '../observe/metrics.ts'
 import { openBindings } from '../storage/bindings.ts'
 import { createDispatcher, type Dispatcher } from './dispatch.ts'
 import { installGlobals } from './globals.ts'
+import { lockDown } from './lockdown.ts'
 import { serveListener } from './serve-listener.ts'
 
 const send = (message: ReplicaMessage) => process.send?.(message)
@@ -78,12 +79,14 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
   )
   installModuleHooks()
   installGlobals(worker.compatibility)
+  // Storage opens before the lockdown, which closes node:sqlite to the worker.
+  const env: Env = { ...worker.vars, ...worker.secrets, ...openBindings(worker.storage) }
+  if (worker.sandbox !== undefined) lockDown({ allow: worker.sandbox.allow })
   const loaded = await loadWorker(worker.script)
   if (!loaded.ok) {
     await sendNow({ type: 'load-error', message: loaded.error })
     process.exit(78)
   }
-  const env: Env = { ...worker.vars, ...worker.secrets, ...openBindings(worker.storage) }
   const dispatcher = createDispatcher({
     handlers: loaded.handlers,
     env,
