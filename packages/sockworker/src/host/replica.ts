@@ -46,6 +46,7 @@ export class Replica {
         `--max-old-space-size=${worker.limits.memoryMb}`,
         '--disable-warning=ExperimentalWarning',
         ...execArgv,
+        ...resolutionConditions(),
         ...extraNodeFlags(),
       ],
       ...sandbox,
@@ -151,6 +152,25 @@ export class Replica {
     if (!this.#child.connected) return
     this.#child.send(message, handle as never, {}, () => {})
   }
+}
+
+/**
+ * The supervisor's `--conditions`, which a replica must share to resolve
+ * packages the same way. Inside this repository that is
+ * `sockworker-source` (from .npmrc's node-options), and the sandbox gives a
+ * replica no NODE_OPTIONS.
+ */
+function resolutionConditions(): string[] {
+  const flags = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)]
+  const conditions: string[] = []
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i] ?? ''
+    const inline = /^(?:--conditions|-C)=(.+)$/.exec(flag)
+    if (inline?.[1] !== undefined) conditions.push(inline[1])
+    else if ((flag === '--conditions' || flag === '-C') && flags[i + 1])
+      conditions.push(flags[++i] ?? '')
+  }
+  return conditions.map((condition) => `--conditions=${condition}`)
 }
 
 /**
