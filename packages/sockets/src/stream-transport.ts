@@ -102,6 +102,7 @@ export class StreamTransport {
   abort(reason: unknown): void {
     this.#abortReason ??= reason
     this.#fail(reason)
+    this.#channel.aborting?.(reason)
     this.#channel.destroy()
   }
 
@@ -180,10 +181,11 @@ export class StreamTransport {
           this.#paused = false
           channel().resume()
         },
-        cancel: () => {
+        cancel: (reason) => {
           // Nothing will read what arrives, so stop asking the peer for it.
           this.#readDone = true
           this.#pause()
+          this.#channel.cancelRead?.(reason)
         },
       },
       { highWaterMark: this.#options.highWaterMark },
