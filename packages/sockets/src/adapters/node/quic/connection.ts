@@ -52,6 +52,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
   #opened = false
   #finished = false
   #tickQueued = false
+  #received = false
   #timer: ReturnType<typeof setTimeout> | undefined
   #keepAlive: ReturnType<typeof setInterval> | undefined
   #slab = Buffer.allocUnsafe(slabSize)
@@ -115,8 +116,16 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     } catch {
       // quiche records why (a TLS alert, a protocol error) as its local error.
     }
-    this.#process()
-    this.#flush()
+    // Node delivers each datagram in its own callback; processing once all
+    // of this poll's datagrams are in acknowledges and reads in batches.
+    if (this.#received) return
+    this.#received = true
+    setImmediate(() => {
+      this.#received = false
+      if (this.#finished) return
+      this.#process()
+      this.#flush()
+    })
   }
 
   openStream(bidirectional: boolean): StreamChannel {
@@ -219,7 +228,8 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
       if (this.#checkPeer !== undefined && !this.#checkPeer(conn)) {
         // As BoringSSL would have: a bad_certificate alert (RFC 9001 §4.8).
         conn.close(false, badCertificate, encoder.encode('certificate does not match the address'))
-        return
+        this.#flush()
+        return this.#finish()
       }
       this.#opened = true
       this.#startKeepAlive()

@@ -21,6 +21,14 @@ import { type HostPort, type PacketPath, QuicheConnection } from './connection.t
 
 const idLength = 20
 
+/**
+ * Kernel buffers for the UDP socket. A congestion window of packets leaves
+ * in one burst (we do not pace), and the default 208 KiB receive buffer
+ * drops part of it: 10% loss on loopback in our benchmark. The kernel caps
+ * these at net.core.rmem_max / wmem_max.
+ */
+const buffers = { recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 }
+
 /** Sends through `udp`, and reports a send failure to nobody: QUIC retransmits. */
 function sender(udp: UdpSocket): PacketPath['send'] {
   return (packet, port, host) => udp.send(packet, port, host)
@@ -41,7 +49,7 @@ function matchesAddress(der: Uint8Array | undefined, address: string): boolean {
 export function connectQuic(request: QuicConnectRequest): QuicheConnection {
   const where = `${request.hostname}:${request.port}`
   const family = isIPv6(request.hostname) ? 6 : 4
-  const udp = createSocket({ type: family === 6 ? 'udp6' : 'udp4' })
+  const udp = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ...buffers })
   const remote = { host: request.hostname, port: request.port }
   const local = { host: family === 6 ? '::' : '0.0.0.0', port: 0 }
   const path: PacketPath = { send: sender(udp), gone: () => setImmediate(() => udp.close()) }
@@ -92,6 +100,7 @@ export class QuicheServer implements QuicServer {
     const udp = createSocket({
       type: isIPv6(request.hostname) ? 'udp6' : 'udp4',
       reuseAddr: request.reusePort,
+      ...buffers,
       ...(request.reusePort ? { reusePort: true } : {}),
     })
     this.#udp = udp
@@ -105,8 +114,11 @@ export class QuicheServer implements QuicServer {
     })
   }
 
+  /** Stops accepting at once; the socket stays open for the connections already made. */
   close(): void {
+    if (!this.#accepting) return
     this.#accepting = false
+    this.handler.close(undefined)
     if (this.#ids.size === 0) this.#stop(undefined)
   }
 
@@ -161,11 +173,12 @@ export class QuicheServer implements QuicServer {
   #stop(error: SocketError | undefined): void {
     if (this.#stopped) return
     this.#stopped = true
+    const accepting = this.#accepting
     this.#accepting = false
     for (const connection of [...this.#ids.keys()]) {
       connection.destroy(error ?? new SocketError('ERR_SOCKET_CLOSED', 'The QUIC listener closed'))
     }
     setImmediate(() => this.#udp.close())
-    this.handler.close(error)
+    if (accepting) this.handler.close(error)
   }
 }

@@ -26,7 +26,7 @@ export interface StreamHost {
 
 type Done = (error?: SocketError) => void
 
-/** Receives stream data; reused, since the core copies what it keeps. */
+/** Receives stream data; reused, since each chunk handed on is a copy. */
 const scratch = new Uint8Array(65536)
 
 /** The `streamErrorCode` a caller's abort reason carries (WebTransportError's shape), else 0. */
@@ -99,7 +99,8 @@ export class StreamChannel implements ByteChannel {
       }
       if (result === null) break
       const [length, fin] = result
-      if (length > 0) this.handler.data(scratch.subarray(0, length))
+      // A copy that owns its buffer: the core transfers it, and scratch stays ours.
+      if (length > 0) this.handler.data(scratch.slice(0, length))
       if (fin) {
         this.#readDone = true
         this.handler.end()
