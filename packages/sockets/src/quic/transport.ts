@@ -21,23 +21,47 @@ export interface QuicTransportOptions {
   where: string
 }
 
-type Incoming<T> = { stream: ReadableStream<T>; controller: ReadableStreamDefaultController<T> }
+/**
+ * Streams the peer opens, as a readable of streams. A caller may cancel it
+ * (leaving a `for await` loop early does), after which new streams are
+ * refused with STOP_SENDING/RESET_STREAM rather than queued.
+ */
+class Incoming<T> {
+  readonly stream: ReadableStream<T>
+  #controller!: ReadableStreamDefaultController<T>
+  #done = false
 
-function incoming<T>(): Incoming<T> {
-  let controller!: ReadableStreamDefaultController<T>
-  const stream = new ReadableStream<T>(
-    { start: (c) => void (controller = c) },
-    { highWaterMark: 0 },
-  )
-  return { stream, controller }
+  constructor() {
+    this.stream = new ReadableStream<T>(
+      {
+        start: (controller) => void (this.#controller = controller),
+        cancel: () => void (this.#done = true),
+      },
+      { highWaterMark: 0 },
+    )
+  }
+
+  /** Returns false when nobody will take `item`. */
+  push(item: T): boolean {
+    if (this.#done) return false
+    this.#controller.enqueue(item)
+    return true
+  }
+
+  end(error: unknown): void {
+    if (this.#done) return
+    this.#done = true
+    if (error === undefined) this.#controller.close()
+    else this.#controller.error(error)
+  }
 }
 
 export class QuicTransport {
   readonly #channel: QuicConnectionChannel
   readonly #options: QuicTransportOptions
   readonly #events: TransportEvents
-  readonly #bidi = incoming<QuicBidirectionalStream>()
-  readonly #uni = incoming<ReadableStream<Uint8Array>>()
+  readonly #bidi = new Incoming<QuicBidirectionalStream>()
+  readonly #uni = new Incoming<ReadableStream<Uint8Array>>()
   readonly datagrams: QuicDatagramQueue
   readonly #closed = Promise.withResolvers<QuicClose>()
   #first: QuicStream | undefined
@@ -62,8 +86,10 @@ export class QuicTransport {
       },
       stream: (stream, bidirectional) => {
         const quicStream = new QuicStream(stream, false, options.highWaterMark)
-        if (bidirectional) this.#bidi.controller.enqueue(quicStream)
-        else this.#uni.controller.enqueue(quicStream.readable)
+        const taken = bidirectional
+          ? this.#bidi.push(quicStream)
+          : this.#uni.push(quicStream.readable)
+        if (!taken) stream.destroy()
       },
       datagram: (data) => this.datagrams.receive(data),
       close: (info, error) => this.#finish(info, error),
@@ -155,10 +181,8 @@ export class QuicTransport {
     this.#done = true
     clearTimeout(this.#timer)
     const end = error ?? new SocketError('ERR_SOCKET_CLOSED', 'The QUIC connection was closed')
-    for (const { controller } of [this.#bidi, this.#uni]) {
-      if (error === undefined) controller.close()
-      else controller.error(end)
-    }
+    this.#bidi.end(error === undefined ? undefined : end)
+    this.#uni.end(error === undefined ? undefined : end)
     this.datagrams.end(error)
     if (error === undefined) this.#closed.resolve(info)
     else this.#closed.reject(error)
