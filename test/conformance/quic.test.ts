@@ -100,6 +100,32 @@ describe('QUIC', () => {
     assert.equal(decoder.decode(await readAll(back)), 'one way')
   })
 
+  test(
+    'regression: uni streams opened in the packet that completes the handshake are read',
+    limit,
+    async () => {
+      // @matrixai/quic crashed (InvalidStreamState) when a peer's first 1-RTT
+      // packet, sent with the handshake's last flight, opened a uni stream. Our
+      // client opens them before `opened`, so their data leaves in that flight.
+      await using server = await quicServer()
+      await using client = await quicClient(server.port)
+      const streams = await Promise.all([
+        client.createUnidirectionalStream(),
+        client.createUnidirectionalStream(),
+      ])
+      await Promise.all(streams.map((writable, i) => writeAll(writable, `early ${i}`)))
+      const accepted = await server.next()
+      const reader = accepted.incomingUnidirectionalStreams.getReader()
+      const texts = []
+      for (let i = 0; i < 2; i++) {
+        const { value } = await within(reader.read(), 5000, 'an early uni stream')
+        assert.ok(value)
+        texts.push(decoder.decode(await readAll(value)))
+      }
+      assert.deepEqual(texts.sort(), ['early 0', 'early 1'])
+    },
+  )
+
   test('aborting a writer resets the stream with its streamErrorCode', limit, async () => {
     await using server = await quicServer()
     await using client = await quicClient(server.port)
