@@ -29,7 +29,7 @@ const idLength = 20
  */
 const buffers = { recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 }
 
-/** Sends through `udp`, and reports a send failure to nobody: QUIC retransmits. */
+/** Sends through `udp`; a lost packet is QUIC's to retransmit. */
 function sender(udp: UdpSocket): PacketPath['send'] {
   return (packet, port, host) => udp.send(packet, port, host)
 }
@@ -52,7 +52,11 @@ export function connectQuic(request: QuicConnectRequest): QuicheConnection {
   const udp = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ...buffers })
   const remote = { host: request.hostname, port: request.port }
   const local = { host: family === 6 ? '::' : '0.0.0.0', port: 0 }
-  const path: PacketPath = { send: sender(udp), gone: () => setImmediate(() => udp.close()) }
+  // Connected: the egress guard vets the peer once, and ICMP errors (a closed port) reach us.
+  const path: PacketPath = {
+    send: (packet) => udp.send(packet),
+    gone: () => setImmediate(() => udp.close()),
+  }
   const connection = new QuicheConnection(path, {
     local,
     remote,
@@ -65,12 +69,18 @@ export function connectQuic(request: QuicConnectRequest): QuicheConnection {
         : (conn) => matchesAddress(conn.peerCertChain()?.[0], request.servername),
   })
   udp.on('message', (packet, info) => connection.receive(packet, peerOf(info)))
-  udp.on('error', (error) => connection.destroy(toSocketError(error, `talk to ${where}`)))
+  udp.on('error', (error) => {
+    const action = connection.info().tls === undefined ? 'connect to' : 'talk to'
+    connection.destroy(toSocketError(error, `${action} ${where}`))
+  })
   const start = async () => {
     const config = makeConfig('client', request.tls, request.alpn, request.params)
     const { address } = await lookup(request.hostname, { family })
     remote.host = address
     await new Promise<void>((resolve) => udp.bind(0, resolve))
+    await new Promise<void>((resolve, reject) =>
+      udp.connect(remote.port, address, (error?: Error) => (error ? reject(error) : resolve())),
+    )
     local.port = udp.address().port
     const scid = randomBytes(idLength)
     // RFC 6066 §3: no SNI for an address; the certificate is checked against it below.
