@@ -117,7 +117,7 @@ export class Supervisor {
         const port = this.#assignedPorts.get(slot)
         if (port !== undefined) listener = { ...listener, port }
       }
-      if (listener.type === 'udp') {
+      if (listener.type === 'udp' || listener.type === 'quic') {
         if (listener.port === 0)
           listener = { ...listener, port: await freeUdpPort(listener.hostname) }
         handles.push(undefined)
