@@ -54,6 +54,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
   #tickQueued = false
   #received = false
   #timer: ReturnType<typeof setTimeout> | undefined
+  #due = 0
   #keepAlive: ReturnType<typeof setInterval> | undefined
   #slab = Buffer.allocUnsafe(slabSize)
   #offset = 0
@@ -300,11 +301,25 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#arm()
   }
 
+  /**
+   * Arms quiche's timer. It moves on almost every packet, and re-arming a
+   * Node timer each time costs more than the rest of a small flush, so a
+   * timer already due no later is kept: firing early is harmless, because
+   * `onTimeout()` acts only on quiche's own deadlines, and we re-arm then.
+   */
   #arm(): void {
-    clearTimeout(this.#timer)
     const ms = this.conn.timeout()
-    if (ms === null || this.#finished) return
+    if (ms === null || this.#finished) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+      return
+    }
+    const due = performance.now() + ms
+    if (this.#timer !== undefined && this.#due <= due) return
+    clearTimeout(this.#timer)
+    this.#due = due
     this.#timer = setTimeout(() => {
+      this.#timer = undefined
       this.conn.onTimeout()
       this.#process()
       this.#flush()
