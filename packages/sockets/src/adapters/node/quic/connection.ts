@@ -216,8 +216,12 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     queueMicrotask(() => {
       this.#tickQueued = false
       if (this.#finished) return
-      for (const stream of this.#toRead) stream.read()
+      // Taken out first: a read can resume a stream synchronously (a pending
+      // read pulls again), and that stream must land in the next batch, not
+      // be cleared from this one.
+      const toRead = [...this.#toRead]
       this.#toRead.clear()
+      for (const stream of toRead) stream.read()
       this.#process()
       this.#flush()
     })

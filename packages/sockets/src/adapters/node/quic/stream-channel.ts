@@ -91,10 +91,13 @@ export class StreamChannel implements ByteChannel {
         result = conn.streamRecv(id, scratch)
       } catch (error) {
         const code = streamErrorCode(error, 'StreamReset')
-        if (code === undefined)
+        if (code === undefined) {
+          // Reset it too, so that the peer is not left waiting for the rest.
+          this.#shutdown(0)
           return this.fail(
             new SocketError('ERR_SOCKET', 'Cannot read the QUIC stream', { cause: error }),
           )
+        }
         return this.fail(resetError('reset', code))
       }
       if (result === null) break
@@ -215,6 +218,7 @@ export class StreamChannel implements ByteChannel {
       return chunk.subarray(sent)
     } catch (error) {
       const code = streamErrorCode(error, 'StreamStopped')
+      if (code === undefined) this.#shutdown(0)
       this.fail(
         code === undefined
           ? new SocketError('ERR_SOCKET', 'Cannot write to the QUIC stream', { cause: error })
