@@ -134,7 +134,7 @@ export interface ReadyListener {
  * const [tcp, udp] = await readyListeners(cli, 2)
  */
 export async function readyListeners(cli: Cli, count: number): Promise<ReadyListener[]> {
-  const pattern = /ready[^\n]*?\b(tcp|tls|udp|http) ([\d.:[\]a-f]+):(\d+)/
+  const pattern = /ready[^\n]*?\b(tcp|tls|udp|quic|http) ([\d.:[\]a-f]+):(\d+)/
   const found: ReadyListener[] = []
   let from = 0
   while (found.length < count) {

@@ -251,7 +251,7 @@ test('privileges: a UDP port below 1024 is refused at start, with what to do', a
   assert.equal(await cli.exited, 1)
   assert.match(
     cli.output,
-    /Cannot serve udp 127\.0\.0\.1:53 for worker \\"dns\\": its replicas bind UDP themselves and run as \\"nobody\\", who cannot bind ports below 1024\. Use a port of 1024 or more, lower net\.ipv4\.ip_unprivileged_port_start, or set \[workers\.sandbox\] user = \\"root\\"/,
+    /Cannot serve udp 127\.0\.0\.1:53 for worker \\"dns\\": its replicas bind their UDP sockets themselves and run as \\"nobody\\", who cannot bind ports below 1024\. Use a port of 1024 or more, lower net\.ipv4\.ip_unprivileged_port_start, or set \[workers\.sandbox\] user = \\"root\\"/,
   )
 })
 

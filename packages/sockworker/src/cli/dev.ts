@@ -33,6 +33,8 @@ export async function dev(argv: string[]): Promise<number> {
       tcp: { type: 'string', multiple: true, default: [] },
       tls: { type: 'string', multiple: true, default: [] },
       udp: { type: 'string', multiple: true, default: [] },
+      quic: { type: 'string', multiple: true, default: [] },
+      alpn: { type: 'string', multiple: true, default: [] },
       http: { type: 'string', multiple: true, default: [] },
       cert: { type: 'string' },
       key: { type: 'string' },

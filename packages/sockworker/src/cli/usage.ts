@@ -26,8 +26,10 @@ Listeners (each may be repeated; host defaults to 127.0.0.1, port 0 picks a free
   --tcp [host:]port            TCP; with --cert/--key, the worker may call socket.startTls()
   --tls [host:]port            TLS, terminated with --cert and --key
   --udp [host:]port            UDP; each remote address and port is one socket (a flow)
+  --quic [host:]port           QUIC with --cert, --key and --alpn; each connection is one socket
   --http [host:]port           HTTP, for the worker's fetch handler
-  --cert FILE --key FILE       certificate and key (PEM) for --tls and StartTLS
+  --cert FILE --key FILE       certificate and key (PEM) for --tls, --quic and StartTLS
+  --alpn PROTO                 an ALPN protocol for --quic (required) and --tls (repeatable)
   --allow-half-open            tcp/tls: keep writing after the client ends its side (default: close both)
 Worker:
   --var KEY=VALUE              put KEY in env (repeatable)

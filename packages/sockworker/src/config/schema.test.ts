@@ -130,7 +130,7 @@ describe('messages', () => {
   it('names the key path and the allowed values', async () => {
     const toml = worker('echo', '7000').replace('type = "tcp"', 'type = "tpc"')
     assert.deepEqual(await issues(toml), [
-      'workers[0].listeners[0].type: "tpc" is not one of "tcp", "tls", "udp", "http"; did you mean "tcp"?',
+      'workers[0].listeners[0].type: "tpc" is not one of "tcp", "tls", "udp", "quic", "http"; did you mean "tcp"?',
     ])
   })
 

@@ -97,7 +97,7 @@ export interface EgressRules {
   deny: string[]
 }
 
-export type ListenerType = 'tcp' | 'tls' | 'udp' | 'http'
+export type ListenerType = 'tcp' | 'tls' | 'udp' | 'quic' | 'http'
 export type ProxyProtocol = 'off' | 'v1' | 'v2' | 'any'
 
 export interface ListenerConfig {

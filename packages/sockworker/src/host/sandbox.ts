@@ -81,8 +81,17 @@ export function permissionFlags(worker: WorkerConfig, sandbox: SandboxConfig): s
     '--permission',
     ...[...reads].map((dir) => `--allow-fs-read=${dir}`),
     ...storageDirs.map((dir) => `--allow-fs-write=${dir}`),
-    ...sandbox.allow.map((capability) => permissionFlag[capability]),
+    ...new Set([...sandbox.allow, ...runtimeNeeds(worker)].map((c) => permissionFlag[c])),
   ]
+}
+
+/**
+ * What the runtime itself needs in the replica: QUIC on Node is a native
+ * addon (quiche). The replica loads it before the lockdown, which then
+ * closes `process.dlopen` to the worker all the same (worker/lockdown.ts).
+ */
+function runtimeNeeds(worker: WorkerConfig): SandboxCapability[] {
+  return worker.listeners.some((listener) => listener.type === 'quic') ? ['addons'] : []
 }
 
 /**
@@ -132,15 +141,16 @@ export function storageFolders(worker: WorkerConfig): string[] {
  * if (problem) throw new Error(problem)
  */
 export function udpPortProblem(worker: WorkerConfig, listener: ListenerConfig): string | undefined {
-  if (listener.type !== 'udp' || worker.sandbox === undefined) return undefined
+  if ((listener.type !== 'udp' && listener.type !== 'quic') || worker.sandbox === undefined)
+    return undefined
   const account = replicaAccount(worker.sandbox)
   if (account === undefined || account.uid === 0) return undefined
   const lowest = unprivilegedPortStart()
   if (listener.port === 0 || listener.port >= lowest) return undefined
   const user = JSON.stringify(worker.sandbox.user.name)
   return (
-    `Cannot serve udp ${listener.hostname}:${listener.port} for worker "${worker.name}": ` +
-    `its replicas bind UDP themselves and run as ${user}, who cannot bind ports below ${lowest}. ` +
+    `Cannot serve ${listener.type} ${listener.hostname}:${listener.port} for worker "${worker.name}": ` +
+    `its replicas bind their UDP sockets themselves and run as ${user}, who cannot bind ports below ${lowest}. ` +
     `Use a port of ${lowest} or more, lower net.ipv4.ip_unprivileged_port_start, ` +
     'or set [workers.sandbox] user = "root"'
   )

@@ -118,7 +118,8 @@ export class Supervisor {
         const port = this.#assignedPorts.get(slot)
         if (port !== undefined) listener = { ...listener, port }
       }
-      if (listener.type === 'udp') {
+      if (listener.type === 'udp' || listener.type === 'quic') {
+        // Both bind their own sockets in each replica (SO_REUSEPORT).
         const problem = udpPortProblem(worker, listener)
         if (problem !== undefined) throw new Error(problem)
         if (listener.port === 0)

@@ -7,7 +7,7 @@
  * place before the worker's own code runs, so it cannot get around them.
  */
 
-import { installTunnelRoutes } from '@sockworker/sockets/node'
+import { installTunnelRoutes, loadQuicEngine } from '@sockworker/sockets/node'
 import { installEgressGuard } from '../egress/enforce.ts'
 import type { HostMessage, ReplicaMessage } from '../ipc.ts'
 import { installModuleHooks } from '../loader/hooks.ts'
@@ -81,7 +81,12 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
   installGlobals(worker.compatibility)
   // Storage opens before the lockdown, which closes node:sqlite to the worker.
   const env: Env = { ...worker.vars, ...worker.secrets, ...openBindings(worker.storage) }
-  if (worker.sandbox !== undefined) lockDown({ allow: worker.sandbox.allow })
+  if (worker.sandbox !== undefined) {
+    // QUIC's engine is native code of the runtime's: loaded before the
+    // lockdown closes process.dlopen to the worker.
+    if (worker.listeners.some((listener) => listener.type === 'quic')) loadQuicEngine()
+    lockDown({ allow: worker.sandbox.allow })
+  }
   const loaded = await loadWorker(worker.script)
   if (!loaded.ok) {
     await sendNow({ type: 'load-error', message: loaded.error })
