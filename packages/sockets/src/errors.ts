@@ -23,6 +23,7 @@ export type SocketErrorCode =
   | 'ERR_EGRESS_DENIED'
   | 'ERR_TUNNEL_AUTH'
   | 'ERR_SOCKET_CLOSED'
+  | 'ERR_UNSUPPORTED'
   | 'ERR_SOCKET'
 
 /**
@@ -43,6 +44,16 @@ export class SocketError extends Error {
     super(message, options)
     this.code = code
   }
+}
+
+/**
+ * The runtime cannot do what was asked (Deno has no server-side StartTLS, for
+ * example). The message names the runtime and the feature; the README's
+ * capability table lists them all.
+ */
+export function unsupported(runtime: string, feature: string, advice?: string): SocketError {
+  const tail = advice === undefined ? '' : `; ${advice}`
+  return new SocketError('ERR_UNSUPPORTED', `${runtime} does not support ${feature}${tail}`)
 }
 
 /** True when `value` is a `SocketError`, also across realms and package copies. */
