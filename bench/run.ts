@@ -259,6 +259,8 @@ process.exit(results.some((r) => r.verdict === 'ERROR') || denoFailed ? 1 : 0)
 async function runOnDeno(): Promise<boolean> {
   const denoNames = ['tcp-throughput', 'ping-pong']
   const wanted = values.only?.filter((name) => denoNames.includes(name))
+  // The Deno-only variant of tcp-throughput goes with it.
+  if (wanted?.includes('tcp-throughput')) wanted.push('tcp-throughput-owned')
   if (values.only !== undefined && wanted?.length === 0) return false
   const args = [
     'run',

@@ -24,6 +24,12 @@ interface DenoScenario {
 /** Our half is the Node scenario's own `ours()`: the same portable code. */
 const SCENARIOS: DenoScenario[] = [
   { ...tcpThroughput, baseline: raw.throughput },
+  {
+    ...tcpThroughput,
+    name: 'tcp-throughput-owned',
+    figure: 'TCP throughput vs. Deno reading into new buffers',
+    baseline: raw.throughputOwned,
+  },
   { ...pingPong, baseline: raw.pingPong },
 ]
 
