@@ -62,6 +62,8 @@ export class DenoByteChannel implements ByteChannel {
   #ending: Promise<void> | undefined
   /** The tail of the write queue: each write starts when the one before it is done. */
   #writes: Promise<void>
+  /** No write is queued or in flight. */
+  #idle = false
   #closed = false
   #detached = false
   #error: SocketError | undefined
@@ -86,7 +88,10 @@ export class DenoByteChannel implements ByteChannel {
       this.#opening = Promise.resolve(this.#onOpen(opening, false))
     }
     this.#opening.catch(() => {})
-    this.#writes = this.#opening.then(noop, noop)
+    this.#writes = this.#opening.then(() => {
+      if (this.#writes === opened) this.#idle = true
+    }, noop)
+    const opened = this.#writes
   }
 
   info(): ChannelInfo {
@@ -108,8 +113,16 @@ export class DenoByteChannel implements ByteChannel {
       queueMicrotask(() => done(error))
       return false
     }
-    const written = this.#writes.then(() => this.#writeAll(chunk))
-    this.#writes = written.catch(noop)
+    // With nothing queued on an open connection, write at once: one hop less per write.
+    const written =
+      this.#idle && this.#open !== undefined
+        ? this.#writeAll(chunk)
+        : this.#writes.then(() => this.#writeAll(chunk))
+    this.#idle = false
+    const tail = written.then(() => {
+      if (this.#writes === tail) this.#idle = true
+    }, noop)
+    this.#writes = tail
     written.then(
       () => done(),
       (error) => {
@@ -239,7 +252,7 @@ export class DenoByteChannel implements ByteChannel {
           this.#finishIfDone()
           return
         }
-        this.#lastActivity = performance.now()
+        if (this.#idleMs > 0) this.#lastActivity = performance.now()
         let chunk: Uint8Array
         if (n === READ_SIZE) {
           chunk = buffer
@@ -261,7 +274,7 @@ export class DenoByteChannel implements ByteChannel {
     if (conn === undefined || this.#closed) {
       throw closedError(`Cannot talk to ${this.#peer}: the socket is closed`)
     }
-    this.#lastActivity = performance.now()
+    if (this.#idleMs > 0) this.#lastActivity = performance.now()
     let offset = await conn.write(chunk)
     while (offset < chunk.byteLength) offset += await conn.write(chunk.subarray(offset))
   }
