@@ -93,3 +93,13 @@ export interface DenoNamespace {
 
 /** The `Deno` namespace. Only `adapters/deno/` may touch it. */
 export const Deno = (globalThis as unknown as { Deno: DenoNamespace }).Deno
+
+/**
+ * Whether Deno runs with `--unstable-net`. Deno exits the process, rather
+ * than throwing, when an unstable option such as `reusePort` is used
+ * without it, so the adapter asks first: the flag is what exposes
+ * `Deno.listenDatagram`.
+ */
+export function hasUnstableNet(): boolean {
+  return typeof Deno.listenDatagram === 'function'
+}

@@ -20,6 +20,13 @@ export function toSocketError(error: unknown, action: string): SocketError {
   if (isSocketError(error)) return error
   const name = error instanceof Error ? error.name : ''
   const detail = error instanceof Error ? error.message : String(error)
+  if (detail.includes('--unstable-net')) {
+    // Deno 2.x gates some socket options (reusePort) behind a flag.
+    return denoUnsupported(
+      `${action} this way without --unstable-net (${detail})`,
+      'run Deno with --unstable-net',
+    )
+  }
   if (detail.startsWith('failed to lookup address information')) {
     return new SocketError('ENOTFOUND', `Cannot ${action}: host name not found (${detail})`, {
       cause: error,

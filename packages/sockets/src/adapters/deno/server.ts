@@ -7,8 +7,15 @@ import { formatAddress } from '../../address.ts'
 import type { SocketError } from '../../errors.ts'
 import type { ListenRequest, ServerHandler, StreamServer } from '../../platform.ts'
 import { DenoByteChannel } from './byte-channel.ts'
-import { type Conn, Deno, type Listener, type TcpConn, type TlsConn } from './deno-api.ts'
-import { toSocketError } from './errors.ts'
+import {
+  type Conn,
+  Deno,
+  hasUnstableNet,
+  type Listener,
+  type TcpConn,
+  type TlsConn,
+} from './deno-api.ts'
+import { denoUnsupported, toSocketError } from './errors.ts'
 import { describeTls, serverTls } from './tls.ts'
 
 const unattached: ServerHandler = {
@@ -38,6 +45,9 @@ export class DenoStreamServer implements StreamServer {
       ...(request.reusePort ? { reusePort: true } : {}),
     }
     try {
+      if (request.reusePort && !hasUnstableNet()) {
+        throw denoUnsupported('reusePort without --unstable-net', 'run Deno with --unstable-net')
+      }
       this.#listener = request.tls
         ? Deno.listenTls({ ...options, ...serverTls(request.tls.tls) })
         : Deno.listen(options)

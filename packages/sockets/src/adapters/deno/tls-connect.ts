@@ -33,6 +33,9 @@ export async function openConn(
   }
   const tcp = await Deno.connect({ hostname, port, signal })
   if (tls === undefined) return { conn: tcp, tcp, tls: undefined }
+  // A connect timeout or an abort during the handshake must not leave it running.
+  const giveUp = () => closeQuietly(tcp)
+  signal.addEventListener('abort', giveUp, { once: true })
   // Socket options outlive the upgrade, but the TCP handle does not: set them now.
   tcp.setNoDelay(request.noDelay ?? true)
   if (request.keepAlive !== undefined) tcp.setKeepAlive(request.keepAlive !== false)
@@ -41,6 +44,8 @@ export async function openConn(
   } catch (error) {
     closeQuietly(tcp)
     throw error
+  } finally {
+    signal.removeEventListener('abort', giveUp)
   }
 }
 
