@@ -9,10 +9,13 @@ import { before, describe, test } from 'node:test'
 import { connect, type Socket, SocketError } from '@sockworker/sockets'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
 import { serve } from '../helpers/serve.ts'
+import { startTlsPeer } from './peers.ts'
 import {
   dispose,
+  encoder,
   lacks,
   negotiate,
+  readText,
   rejection,
   send,
   serverStartTlsIsUnsupported,
@@ -132,6 +135,35 @@ describe('StartTLS', () => {
       const error = await within(rejection(clientTls.opened, 'opened'), 5000, 'opened to reject')
       assert.ok(error instanceof SocketError, `Expected a SocketError, got ${String(error)}`)
       assert.equal(error.code, 'ERR_TLS_CERT')
+    } finally {
+      await dispose(...sockets)
+    }
+  })
+
+  test('a starttls client upgrades against a raw node:tls server', async () => {
+    // The server is not ours, so this runs on every runtime, Deno included.
+    await using peer = await startTlsPeer(certs.server)
+    const client = connect(`127.0.0.1:${peer.port}`, {
+      secureTransport: 'starttls',
+      sni: 'localhost',
+      tls: { ca: certs.ca },
+    })
+    const sockets: Socket[] = [client]
+    try {
+      const reader = client.readable.getReader()
+      assert.equal(await readText(reader, 11), '220 ready\r\n')
+      const writer = client.writable.getWriter()
+      await writer.write(encoder.encode('STARTTLS\r\n'))
+      assert.equal(await readText(reader, 14), '220 go ahead\r\n')
+      reader.releaseLock()
+      writer.releaseLock()
+      const secure = client.startTls()
+      sockets.push(secure)
+      const info = await within(secure.opened, 5000, 'the TLS handshake')
+      assert.equal(info.tls?.authorized, true)
+      await secure.writable.getWriter().write(encoder.encode('EHLO secure\r\n'))
+      assert.equal(await within(peer.secureLine, 5000, 'the line over TLS'), 'EHLO secure')
+      assert.equal(await readText(secure.readable.getReader(), 17), '250 EHLO secure\r\n')
     } finally {
       await dispose(...sockets)
     }
