@@ -15,6 +15,7 @@ import {
 import type { TlsInfo } from '../../types.ts'
 import type { Conn, TcpConn } from './deno-api.ts'
 import { denoUnsupported, toSocketError } from './errors.ts'
+import { IdleTimer } from './idle-timer.ts'
 import { upgradeToTls } from './tls-connect.ts'
 
 /** Deno reads at most this much per `read()`; a full buffer is handed over whole, not copied. */
@@ -63,14 +64,12 @@ export class DenoByteChannel implements ByteChannel {
   /** The tail of the write queue: each write starts when the one before it is done. */
   #writes: Promise<void>
   /** No write is queued or in flight. */
-  #idle = false
+  #queueEmpty = false
   #closed = false
   #detached = false
   #error: SocketError | undefined
   #tuning: ChannelTuning = {}
-  #idleMs = 0
-  #idleTimer: ReturnType<typeof setTimeout> | undefined
-  #lastActivity = 0
+  readonly #idleTimer = new IdleTimer(() => this.handler.idle())
 
   /** `opening` is an open connection (accepted) or a promise of one (connecting). */
   constructor(opening: OpenConn | Promise<OpenConn>, options: DenoChannelOptions) {
@@ -89,7 +88,7 @@ export class DenoByteChannel implements ByteChannel {
     }
     this.#opening.catch(() => {})
     this.#writes = this.#opening.then(() => {
-      if (this.#writes === opened) this.#idle = true
+      if (this.#writes === opened) this.#queueEmpty = true
     }, noop)
     const opened = this.#writes
   }
@@ -115,12 +114,12 @@ export class DenoByteChannel implements ByteChannel {
     }
     // With nothing queued on an open connection, write at once: one hop less per write.
     const written =
-      this.#idle && this.#open !== undefined
+      this.#queueEmpty && this.#open !== undefined
         ? this.#writeAll(chunk)
         : this.#writes.then(() => this.#writeAll(chunk))
-    this.#idle = false
+    this.#queueEmpty = false
     const tail = written.then(() => {
-      if (this.#writes === tail) this.#idle = true
+      if (this.#writes === tail) this.#queueEmpty = true
     }, noop)
     this.#writes = tail
     written.then(
@@ -153,7 +152,7 @@ export class DenoByteChannel implements ByteChannel {
     if (this.#closed) return
     if (error !== undefined) this.#error ??= error
     this.#closed = true
-    clearTimeout(this.#idleTimer)
+    this.#idleTimer.stop()
     this.#abort?.abort()
     if (!this.#detached) closeQuietly(this.#open?.conn)
     const closing = this.#error
@@ -202,7 +201,7 @@ export class DenoByteChannel implements ByteChannel {
   #detach(): void {
     this.#detached = true
     this.#paused = true
-    clearTimeout(this.#idleTimer)
+    this.#idleTimer.stop()
   }
 
   #onOpen(open: OpenConn, report: boolean): OpenConn {
@@ -230,10 +229,8 @@ export class DenoByteChannel implements ByteChannel {
       if (tuning.noDelay !== undefined) tcp.setNoDelay(tuning.noDelay)
       if (tuning.keepAlive !== undefined) tcp.setKeepAlive(tuning.keepAlive !== false)
     }
-    if (tuning.idleTimeout !== undefined) {
-      this.#idleMs = tuning.idleTimeout
-      this.#lastActivity = performance.now()
-      this.#armIdle(this.#idleMs)
+    if (tuning.idleTimeout !== undefined && !this.#closed && !this.#detached) {
+      this.#idleTimer.set(tuning.idleTimeout)
     }
   }
 
@@ -252,7 +249,7 @@ export class DenoByteChannel implements ByteChannel {
           this.#finishIfDone()
           return
         }
-        if (this.#idleMs > 0) this.#lastActivity = performance.now()
+        this.#idleTimer.touch()
         let chunk: Uint8Array
         if (n === READ_SIZE) {
           chunk = buffer
@@ -274,7 +271,7 @@ export class DenoByteChannel implements ByteChannel {
     if (conn === undefined || this.#closed) {
       throw closedError(`Cannot talk to ${this.#peer}: the socket is closed`)
     }
-    if (this.#idleMs > 0) this.#lastActivity = performance.now()
+    this.#idleTimer.touch()
     let offset = await conn.write(chunk)
     while (offset < chunk.byteLength) offset += await conn.write(chunk.subarray(offset))
   }
@@ -282,18 +279,6 @@ export class DenoByteChannel implements ByteChannel {
   /** Both directions ended: the connection is done, as Node's 'close' after 'end' and 'finish'. */
   #finishIfDone(): void {
     if (this.#readEnded && this.#writeEnded) this.destroy()
-  }
-
-  /** One timer per idle period, not one per read or write: activity only moves a timestamp. */
-  #armIdle(delay: number): void {
-    clearTimeout(this.#idleTimer)
-    this.#idleTimer = undefined
-    if (this.#idleMs <= 0 || this.#closed || this.#detached) return
-    this.#idleTimer = setTimeout(() => {
-      const quiet = performance.now() - this.#lastActivity
-      if (quiet + 1 < this.#idleMs) return this.#armIdle(this.#idleMs - quiet)
-      this.handler.idle()
-    }, delay)
   }
 
   #fault(error: unknown): SocketError {
