@@ -273,6 +273,7 @@ const unsupportedOn = {
   'server StartTLS': ['deno'],
   'TLS server SNI': ['deno', 'bun'],
   'UDP reusePort': ['bun'],
+  QUIC: ['deno', 'bun'],
   'TLS client certificates on the server': ['deno'],
   'tls.verify: false': ['deno'],
   'keepAlive delay': ['deno'],
