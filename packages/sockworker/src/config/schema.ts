@@ -6,11 +6,11 @@
  * The result keeps the file's snake_case keys; `resolve.ts` turns it into
  * the camelCase `ResolvedConfig` once every deferred file read is done.
  */
-import { resolve as resolvePath } from 'node:path'
 import { listenAddress } from './address.ts'
 import { array, object, record } from './containers.ts'
 import { readFileRef, scriptFile, type TextRef, textFile } from './files.ts'
 import { Bindings, listenerSchema, MAX_TIMER_MS } from './listener.ts'
+import { storageSchema } from './storage.ts'
 import type { LoadOptions } from './types.ts'
 import {
   formatPath,
@@ -116,7 +116,20 @@ function workerSchema(options: SchemaOptions, bindings: Bindings) {
         `${JSON.stringify(key)} is also in vars; use one or the other`,
       )
     }
-    return both.length === 0 ? value : INVALID
+    const unknown = Object.entries(value.storage).filter(
+      ([, spec]) =>
+        'password_secret' in spec &&
+        spec.password_secret !== undefined &&
+        !Object.hasOwn(value.secrets, spec.password_secret),
+    )
+    for (const [name, spec] of unknown) {
+      const secret = 'password_secret' in spec ? JSON.stringify(spec.password_secret) : ''
+      ctx.report(
+        [...path, 'storage', name, 'password_secret'],
+        `${secret} is not one of this worker's secrets; add it under [workers.secrets]`,
+      )
+    }
+    return both.length === 0 && unknown.length === 0 ? value : INVALID
   })
 }
 
@@ -199,16 +212,4 @@ function tunnelSchema(dir: string) {
       }),
     ),
   })
-}
-
-/**
- * `[workers.storage] NAME = { path = "data/kv.sqlite" }`: a key-value
- * binding on `env.NAME`, kept in an SQLite file (relative to the config).
- */
-function storageSchema(dir: string) {
-  const path = string({
-    pattern: /\S/,
-    expected: 'a path for the SQLite file, as "data/kv.sqlite"',
-  })
-  return object({ path: pipe(path, (value) => resolvePath(dir, value)) })
 }

@@ -12,6 +12,7 @@
 import * as dgram from 'node:dgram'
 import * as net from 'node:net'
 import { EgressPolicy } from './policy.ts'
+import { type RuntimeSocketFactory, runtimeSocketFactory } from './runtime-socket.ts'
 
 export interface EgressHooks {
   /** Called with the reason for each denial: for logs and metrics. */
@@ -20,15 +21,21 @@ export interface EgressHooks {
 
 let installed = false
 
+/**
+ * Installs the guard. Returns the one way past it: a factory for the
+ * runtime's own connections (storage bindings), for the caller to keep and
+ * hand only to runtime code (see runtime-socket.ts).
+ */
 export function installEgressGuard(
   rules: { allow: string[]; deny: string[] },
   hooks: EgressHooks,
-): void {
+): { runtimeSocket: RuntimeSocketFactory } {
   if (installed) throw new Error('The egress guard is already installed')
   installed = true
   const policy = EgressPolicy.parse(rules)
-  guardTcp(policy, hooks)
+  const unguarded = guardTcp(policy, hooks)
   guardUdp(policy, hooks)
+  return { runtimeSocket: runtimeSocketFactory(unguarded) }
 }
 
 function denial(reason: string): Error {
@@ -37,7 +44,11 @@ function denial(reason: string): Error {
 
 type ConnectOptions = { host?: string; port?: number | string; path?: string; lookup?: unknown }
 
-function guardTcp(policy: EgressPolicy, hooks: EgressHooks): void {
+/** Guards TCP; returns the original, unguarded `connect`. */
+function guardTcp(
+  policy: EgressPolicy,
+  hooks: EgressHooks,
+): (this: net.Socket, ...args: unknown[]) => net.Socket {
   const original = net.Socket.prototype.connect
   net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]) {
     // net.connect() passes one pre-normalised array; direct calls pass
@@ -67,6 +78,7 @@ function guardTcp(policy: EgressPolicy, hooks: EgressHooks): void {
       (args[0] !== null && typeof args[0] === 'object' ? args : [options, ...callbackOf(args)])
     return (original as (...a: unknown[]) => net.Socket).apply(this, forward)
   } as typeof original
+  return original as (this: net.Socket, ...args: unknown[]) => net.Socket
 }
 
 function toOptions(args: unknown[]): ConnectOptions {

@@ -62,7 +62,8 @@ process.on('disconnect', () => process.exit(0))
 async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<void> {
   const { worker, replica, log: settings } = message
   log = createLogger(settings, { worker: worker.name, replica })
-  installEgressGuard(worker.egress, {
+  // The one way past the guard, kept here and given only to the storage bindings.
+  const { runtimeSocket } = installEgressGuard(worker.egress, {
     onDeny: (reason) => {
       metrics.egressDenied()
       log.warn('egress denied', { reason })
@@ -83,7 +84,8 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
     await sendNow({ type: 'load-error', message: loaded.error })
     process.exit(78)
   }
-  const env: Env = { ...worker.vars, ...worker.secrets, ...openBindings(worker.storage) }
+  const bindings = openBindings(worker.storage, { socket: runtimeSocket })
+  const env: Env = { ...worker.vars, ...worker.secrets, ...bindings }
   const dispatcher = createDispatcher({
     handlers: loaded.handlers,
     env,

@@ -1,0 +1,194 @@
+/**
+ * The PostgreSQL backend: one table `<namespace>_kv` (key in "C" collation,
+ * so `list` sorts by bytes as SQLite does), expiry checked against the
+ * app's clock as in SQLite, through a small pool.
+ *
+ * Transactions are real ones, serialised per storage by an exclusive
+ * advisory lock (`pg_advisory_xact_lock`) taken first thing, so `work` runs
+ * once and never needs a retry. Plain writes take the same lock shared, in
+ * the same statement, so nothing writes between a transaction's reads and
+ * its commit. Why not SERIALIZABLE with retries: docs/decisions.md.
+ *
+ * pg loads on first use, so workers without this backend never load it.
+ */
+import type { Pool } from 'pg'
+import { plainSocket } from '../egress/runtime-socket.ts'
+import { StorageError, unavailable } from './errors.ts'
+import { checkValue, expiryOf, promiseQueue, withTransactions } from './ops.ts'
+import { pgStatements } from './postgres-sql.ts'
+import type { RemoteStorage, RemoteStorageOptions } from './redis.ts'
+import type { StorageOps, StorageValue } from './types.ts'
+import { redactUrl } from './url.ts'
+
+/** Expired rows are deleted at most this often, by a put. */
+const PURGE_EVERY_MS = 60_000
+
+type Query = <R>(text: string, values: unknown[]) => Promise<R[]>
+
+/**
+ * Opens (lazily: nothing connects before the first operation) the storage at `url`.
+ *
+ * @example
+ * const store = openPostgresStorage('postgres://app@db.internal/app', { password })
+ * await store.transaction(async (tx) => tx.put('n', String(Number((await tx.get('n')) ?? 0) + 1)))
+ */
+export function openPostgresStorage(
+  url: string,
+  options: RemoteStorageOptions = {},
+): RemoteStorage {
+  const ns = options.namespace ?? 'sockworker'
+  const timeoutMs = options.timeoutMs ?? 5000
+  const now = options.now ?? Date.now
+  const where = redactUrl(url)
+  const sql = pgStatements(`${ns}_kv`)
+  let pool: Promise<Pool> | undefined
+  let closed = false
+  const ready = () => (pool ??= connect(url, { ...options, timeoutMs }, sql.schema))
+  const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (closed) throw new StorageError('ERR_STORAGE_UNAVAILABLE', `Storage at ${where} is closed`)
+    try {
+      return await fn()
+    } catch (error) {
+      throw unavailable(where, error)
+    }
+  }
+  const viaPool: Query = (text, values) =>
+    wrap(async () => (await (await ready()).query(text, values)).rows)
+  const plain = pgOps(viaPool, sql, now)
+  const queue = promiseQueue()
+  const begin = <T>(work: (tx: StorageOps) => Promise<T>): Promise<T> =>
+    queue(async () => {
+      const client = await wrap(async () => (await ready()).connect())
+      const viaClient: Query = (text, values) =>
+        wrap(async () => (await client.query(text, values)).rows)
+      let broken: Error | undefined
+      try {
+        await viaClient('BEGIN', [])
+        await viaClient(sql.lockExclusive, [])
+        const result = await work(pgOps(viaClient, sql, now))
+        await viaClient('COMMIT', [])
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch((e: Error) => {
+          broken = e
+        })
+        throw error
+      } finally {
+        // A connection that failed its ROLLBACK is dropped, not reused.
+        client.release(broken)
+      }
+    })
+  return {
+    ...withTransactions(plain, begin),
+    async close() {
+      closed = true
+      const open = pool
+      pool = undefined
+      if (open) await open.then((p) => p.end()).catch(() => {})
+    },
+  }
+}
+
+async function connect(
+  url: string,
+  options: RemoteStorageOptions & { timeoutMs: number },
+  schema: string,
+): Promise<Pool> {
+  const pg = (await import('pg')).default
+  const parsed = new URL(url)
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1')
+  const port = Number(parsed.port || 5432)
+  const socketFor = options.socket ?? plainSocket
+  const pool = new pg.Pool({
+    connectionString: url,
+    ...(options.password !== undefined && { password: options.password }),
+    // The runtime's own socket, past the worker's egress policy.
+    stream: () => socketFor({ host, port }),
+    max: 4,
+    connectionTimeoutMillis: options.timeoutMs,
+    query_timeout: options.timeoutMs,
+    // Waits for the advisory lock are bounded too.
+    lock_timeout: options.timeoutMs,
+    idleTimeoutMillis: 30_000,
+  })
+  // An idle connection dropped by the server: the next query opens another.
+  pool.on('error', () => {})
+  const client = await pool.connect().catch(async (error: Error) => {
+    await pool.end().catch(() => {})
+    throw error
+  })
+  try {
+    await client.query(schema)
+  } finally {
+    client.release()
+  }
+  return pool
+}
+
+interface Row {
+  key?: string
+  type: number
+  value: Buffer
+  expires_at: string | null
+}
+
+/** The operations over `query` (the pool, or one transaction's client). */
+function pgOps(query: Query, sql: ReturnType<typeof pgStatements>, now: () => number): StorageOps {
+  let lastPurge = now()
+  return {
+    async get(key) {
+      const [row] = await query<Row>(sql.get, [key, now()])
+      return row ? decode(row) : null
+    },
+    async getMany(keys) {
+      if (keys.length === 0) return []
+      const rows = await query<Row & { key: string }>(sql.getMany, [keys, now()])
+      const found = new Map(rows.map((row) => [row.key, decode(row)]))
+      return keys.map((key) => found.get(key) ?? null)
+    },
+    async put(key, value, options = {}) {
+      checkValue(value)
+      const at = now()
+      const type = typeof value === 'string' ? 0 : 1
+      const bytes = Buffer.from(typeof value === 'string' ? Buffer.from(value) : value)
+      const row = [key, type, bytes, expiryOf(options, at)]
+      if (at - lastPurge >= PURGE_EVERY_MS) {
+        lastPurge = at
+        // Expired rows are invisible already; this only reclaims their space.
+        query(sql.purge, [at]).catch(() => {})
+      }
+      const rows =
+        options.onlyIf === undefined
+          ? await query(sql.upsert, row)
+          : await query(options.onlyIf === 'present' ? sql.updateIfPresent : sql.insertIfAbsent, [
+              ...row,
+              at,
+            ])
+      return rows.length > 0
+    },
+    async delete(key) {
+      return (await query(sql.delete, [key, now()])).length > 0
+    },
+    async ttl(key) {
+      const [row] = await query<Row>(sql.get, [key, now()])
+      if (!row) return undefined
+      return row.expires_at === null ? null : Number(row.expires_at) - now()
+    },
+    async expire(key, expiresAt) {
+      return (await query(sql.expire, [key, expiresAt, now()])).length > 0
+    },
+    async list(options = {}) {
+      const prefix = options.prefix ?? ''
+      const rows = await query<Row & { key: string }>(sql.list, [
+        prefix,
+        options.limit ?? 1000,
+        now(),
+      ])
+      return rows.map((row) => ({ key: row.key, value: decode(row) }))
+    },
+  }
+}
+
+function decode(row: Row): StorageValue {
+  return row.type === 1 ? new Uint8Array(row.value) : row.value.toString('utf8')
+}
