@@ -92,7 +92,10 @@ function checkBinding(
       (key) => table[key] !== undefined,
     )
     if (extra.length > 0) {
-      return ctx.report(path, `${extra.join(', ')} apply only to a url binding, not a SQLite path`)
+      return ctx.report(
+        path,
+        `${extra.join(', ')} ${extra.length === 1 ? 'applies' : 'apply'} only to a url binding, not a SQLite path`,
+      )
     }
     return { path: resolvePath(where.dir, table.path) }
   }
