@@ -31,8 +31,13 @@ export interface OpenBindingsOptions {
   socket?: RuntimeSocketFactory
 }
 
-/** One storage per file or server for this process, however many times bindings are opened. */
-const opened = new Map<string, Storage>()
+/**
+ * One storage per file or server for this process, however many times
+ * bindings are opened; kept per socket factory, so code without the
+ * runtime's factory (a worker importing this module) never gets a storage
+ * whose connections bypass the egress guard.
+ */
+const openedBy = new WeakMap<RuntimeSocketFactory, Map<string, Storage>>()
 
 /**
  * Opens every binding. Names sharing a file (or a server, credentials and
@@ -46,12 +51,15 @@ export function openBindings(
   specs: Record<string, StorageBindingSpec>,
   options: OpenBindingsOptions = {},
 ): Record<string, Storage> {
+  const socket = options.socket ?? plainSocket
+  let opened = openedBy.get(socket)
+  if (opened === undefined) openedBy.set(socket, (opened = new Map()))
   const bindings: Record<string, Storage> = {}
   for (const [name, spec] of Object.entries(specs)) {
     const key = cacheKey(name, spec, options.baseDir ?? process.cwd())
     let storage = opened.get(key)
     if (!storage) {
-      storage = open(name, spec, key, options)
+      storage = open(name, spec, key, socket)
       opened.set(key, storage)
     }
     bindings[name] = storage
@@ -80,11 +88,11 @@ function open(
   name: string,
   spec: StorageBindingSpec,
   key: string,
-  options: OpenBindingsOptions,
+  socket: RuntimeSocketFactory,
 ): Storage {
   if ('url' in spec) {
     const remote = {
-      socket: options.socket ?? plainSocket,
+      socket,
       ...(spec.password !== undefined && { password: spec.password }),
       ...(spec.namespace !== undefined && { namespace: spec.namespace }),
       ...(spec.timeoutMs !== undefined && { timeoutMs: spec.timeoutMs }),

@@ -99,9 +99,11 @@ async function connect(
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1')
   const port = Number(parsed.port || 5432)
   const socketFor = options.socket ?? plainSocket
+  // pg lets the connection string's fields win over separate ones, so the
+  // password from the secret goes into the URL.
+  if (options.password !== undefined) parsed.password = encodeURIComponent(options.password)
   const pool = new pg.Pool({
-    connectionString: url,
-    ...(options.password !== undefined && { password: options.password }),
+    connectionString: parsed.href,
     // The runtime's own socket, past the worker's egress policy.
     stream: () => socketFor({ host, port }),
     max: 4,

@@ -70,14 +70,20 @@ export function openRedisStorage(url: string, options: RemoteStorageOptions = {}
   const k = { lock: `{${ns}}:lock`, index: `{${ns}}:i`, value: `{${ns}}:v:` }
   let client: Promise<RedisClient & Scripts> | undefined
   let closed = false
-  const redis = () => (client ??= connect(url, { ...options, timeoutMs }))
+  // Why the connection is down, for messages: a command only learns that
+  // it timed out or ran out of retries.
+  let connectionError: Error | undefined
+  const onConnection = (error: Error | undefined) => {
+    connectionError = error
+  }
+  const redis = () => (client ??= connect(url, { ...options, timeoutMs }, onConnection))
   /** One driver call, its failure wrapped to name the server. */
   const call = async <T>(fn: (r: RedisClient & Scripts) => Promise<T>): Promise<T> => {
     if (closed) throw new StorageError('ERR_STORAGE_UNAVAILABLE', `Storage at ${where} is closed`)
     try {
       return await fn(await redis())
     } catch (error) {
-      throw unavailable(where, error)
+      throw unavailable(where, connectionError ?? error)
     }
   }
   const until = () => deadline(timeoutMs)
@@ -176,6 +182,7 @@ export function openRedisStorage(url: string, options: RemoteStorageOptions = {}
 async function connect(
   url: string,
   options: RemoteStorageOptions & { timeoutMs: number },
+  onConnection: (error: Error | undefined) => void,
 ): Promise<RedisClient & Scripts> {
   const { Redis } = await import('ioredis')
   const parsed = new URL(url)
@@ -206,7 +213,8 @@ async function connect(
     retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 1000),
   })
   // Failures reach the operations; an unheard 'error' event would kill the replica.
-  client.on('error', () => {})
+  client.on('error', (error: Error) => onConnection(error))
+  client.on('ready', () => onConnection(undefined))
   client.defineCommand('swWrite', { lua: WRITE })
   client.defineCommand('swList', { lua: LIST })
   client.defineCommand('swRelease', { lua: RELEASE })
