@@ -4,7 +4,8 @@
  * Redis and PostgreSQL (real servers from test/servers, on loopback).
  * Figures: get and put with 1 and 16 in flight, and read-modify-write
  * transactions on one counter with 16 in flight (they serialise).
- * Medians of `--rounds` (default 5) rounds; `--quick` for a smoke run.
+ * Medians of `--rounds` (default 5) rounds; `--quick` for a smoke run;
+ * `--only sqlite|redis|postgres` (repeatable).
  *
  * On a shared machine the figures are noisy: compare them within one run.
  *
@@ -23,7 +24,11 @@ import { startRedis } from '../../test/servers/redis.ts'
 import { median } from '../common.ts'
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string', default: '5' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '5' },
+    only: { type: 'string', multiple: true, default: [] },
+  },
 })
 const rounds = values.quick ? 2 : Number(values.rounds)
 const count = values.quick ? 300 : 3000
@@ -103,6 +108,7 @@ const rows: string[][] = []
 try {
   await writeFile(join(dir, 'pw.txt'), pg.password)
   for (const [name, binding] of Object.entries(backends)) {
+    if (values.only.length > 0 && !values.only.includes(name)) continue
     const served = await serve(dir, binding)
     try {
       await measure(served.port, 'put', 16) // warm up: connect, create, fill the keys

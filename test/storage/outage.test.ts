@@ -53,8 +53,15 @@ for (const name of ['redis', 'postgres'] as const) {
         await failsBounded(() => storage.get('before'), scheme)
         await failsBounded(() => storage.put('during', 'x'), scheme)
         await failsBounded(() => storage.transaction(async (tx) => tx.put('during', 'x')), scheme)
+        // A storage first used while the server is down (a replica that
+        // started during the outage) fails the same way, and recovers too.
+        const late = backend.open(backend.spec(), { timeoutMs: TIMEOUT_MS })
+        await failsBounded(() => late.get('k'), scheme)
         await server.up()
         await eventually(() => storage.put('after', 'yes'))
+        await eventually(() => late.put('k', 'v'))
+        assert.equal(await late.get('k'), 'v')
+        await late.close()
         assert.equal(await storage.get('after'), 'yes')
         const n = await storage.transaction(async (tx) => {
           const next = Number((await tx.get('n')) ?? 0) + 1

@@ -50,14 +50,14 @@ export function runtimeSocketFactory(unguarded: Connect): RuntimeSocketFactory {
         (asked.host !== undefined && asked.host !== destination.host)
       if (used || elsewhere) {
         const what = used ? 'a second time' : `to ${asked.host ?? '?'}:${asked.port ?? '?'}`
-        const error = Object.assign(
+        // Thrown, not emitted: a destroyed socket emits nothing more, and no
+        // driver does this; only code misusing a socket it got hold of.
+        throw Object.assign(
           new Error(
             `A runtime connection to ${destination.host}:${destination.port} cannot connect ${what}`,
           ),
           { code: 'ERR_EGRESS_DENIED' },
         )
-        process.nextTick(() => socket.destroy(error))
-        return socket
       }
       used = true
       const callback = args.find((arg) => typeof arg === 'function')

@@ -16,7 +16,7 @@ import { plainSocket } from '../egress/runtime-socket.ts'
 import { StorageError, unavailable } from './errors.ts'
 import { checkValue, expiryOf, promiseQueue, withTransactions } from './ops.ts'
 import { pgStatements } from './postgres-sql.ts'
-import type { RemoteStorage, RemoteStorageOptions } from './redis.ts'
+import { lazily, type RemoteStorage, type RemoteStorageOptions } from './remote.ts'
 import type { StorageOps, StorageValue } from './types.ts'
 import { redactUrl } from './url.ts'
 
@@ -41,9 +41,8 @@ export function openPostgresStorage(
   const now = options.now ?? Date.now
   const where = redactUrl(url)
   const sql = pgStatements(`${ns}_kv`)
-  let pool: Promise<Pool> | undefined
   let closed = false
-  const ready = () => (pool ??= connect(url, { ...options, timeoutMs }, sql.schema))
+  const pool = lazily(() => connect(url, { ...options, timeoutMs }, sql.schema))
   const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
     if (closed) throw new StorageError('ERR_STORAGE_UNAVAILABLE', `Storage at ${where} is closed`)
     try {
@@ -53,12 +52,12 @@ export function openPostgresStorage(
     }
   }
   const viaPool: Query = (text, values) =>
-    wrap(async () => (await (await ready()).query(text, values)).rows)
+    wrap(async () => (await (await pool.get()).query(text, values)).rows)
   const plain = pgOps(viaPool, sql, now)
   const queue = promiseQueue()
   const begin = <T>(work: (tx: StorageOps) => Promise<T>): Promise<T> =>
     queue(async () => {
-      const client = await wrap(async () => (await ready()).connect())
+      const client = await wrap(async () => (await pool.get()).connect())
       const viaClient: Query = (text, values) =>
         wrap(async () => (await client.query(text, values)).rows)
       let broken: Error | undefined
@@ -82,9 +81,10 @@ export function openPostgresStorage(
     ...withTransactions(plain, begin),
     async close() {
       closed = true
-      const open = pool
-      pool = undefined
-      if (open) await open.then((p) => p.end()).catch(() => {})
+      await pool
+        .take()
+        ?.then((p) => p.end())
+        .catch(() => {})
     },
   }
 }

@@ -13,33 +13,15 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Redis as RedisClient } from 'ioredis'
-import { plainSocket, type RuntimeSocketFactory } from '../egress/runtime-socket.ts'
+import { plainSocket } from '../egress/runtime-socket.ts'
 import { StorageError, unavailable } from './errors.ts'
 import { checkValue, expiryOf, promiseQueue, withTransactions } from './ops.ts'
 import { overlay, type Pending } from './overlay.ts'
 import { connectorClass } from './redis-connector.ts'
 import { LIST, RELEASE, WRITE } from './redis-scripts.ts'
-import type { Storage, StorageOps, StorageValue } from './types.ts'
+import { lazily, type RemoteStorage, type RemoteStorageOptions } from './remote.ts'
+import type { StorageOps, StorageValue } from './types.ts'
 import { redactUrl } from './url.ts'
-
-/** Options of the remote backends (Redis, PostgreSQL). */
-export interface RemoteStorageOptions {
-  /** Overrides any password in the URL (from `password_secret`). Default: the URL's. */
-  password?: string
-  /** Redis key prefix `{namespace}:`, PostgreSQL table `namespace_kv`. Default: `sockworker`. */
-  namespace?: string
-  /** Longest an operation waits for the server or the lock, in ms. Default: 5000. */
-  timeoutMs?: number
-  /** Opens the runtime's connections past the egress guard. Default: plain sockets. */
-  socket?: RuntimeSocketFactory
-  /** The clock for expiry, ms since the epoch. Default: `Date.now`. */
-  now?: () => number
-}
-
-/** A storage on a server; `close()` ends its connections. */
-export interface RemoteStorage extends Storage {
-  close(): Promise<void>
-}
 
 type Write = {
   op: 'set' | 'del' | 'expire'
@@ -68,7 +50,6 @@ export function openRedisStorage(url: string, options: RemoteStorageOptions = {}
   const now = options.now ?? Date.now
   const where = redactUrl(url)
   const k = { lock: `{${ns}}:lock`, index: `{${ns}}:i`, value: `{${ns}}:v:` }
-  let client: Promise<RedisClient & Scripts> | undefined
   let closed = false
   // Why the connection is down, for messages: a command only learns that
   // it timed out or ran out of retries.
@@ -76,12 +57,12 @@ export function openRedisStorage(url: string, options: RemoteStorageOptions = {}
   const onConnection = (error: Error | undefined) => {
     connectionError = error
   }
-  const redis = () => (client ??= connect(url, { ...options, timeoutMs }, onConnection))
+  const client = lazily(() => connect(url, { ...options, timeoutMs }, onConnection))
   /** One driver call, its failure wrapped to name the server. */
   const call = async <T>(fn: (r: RedisClient & Scripts) => Promise<T>): Promise<T> => {
     if (closed) throw new StorageError('ERR_STORAGE_UNAVAILABLE', `Storage at ${where} is closed`)
     try {
-      return await fn(await redis())
+      return await fn(await client.get())
     } catch (error) {
       throw unavailable(where, connectionError ?? error)
     }
@@ -172,9 +153,10 @@ export function openRedisStorage(url: string, options: RemoteStorageOptions = {}
     ...withTransactions(ops, begin),
     async close() {
       closed = true
-      const open = client
-      client = undefined
-      if (open) await open.then((r) => r.quit()).catch(() => {})
+      await client
+        .take()
+        ?.then((r) => r.quit())
+        .catch(() => {})
     },
   }
 }
