@@ -11,6 +11,7 @@
  *
  * pg loads on first use, so workers without this backend never load it.
  */
+import { createHash } from 'node:crypto'
 import type { Pool } from 'pg'
 import { plainSocket } from '../egress/runtime-socket.ts'
 import { StorageError, unavailable } from './errors.ts'
@@ -52,14 +53,14 @@ export function openPostgresStorage(
     }
   }
   const viaPool: Query = (text, values) =>
-    wrap(async () => (await (await pool.get()).query(text, values)).rows)
+    wrap(async () => (await (await pool.get()).query(prepared(text, values))).rows)
   const plain = pgOps(viaPool, sql, now)
   const queue = promiseQueue()
   const begin = <T>(work: (tx: StorageOps) => Promise<T>): Promise<T> =>
     queue(async () => {
       const client = await wrap(async () => (await pool.get()).connect())
       const viaClient: Query = (text, values) =>
-        wrap(async () => (await client.query(text, values)).rows)
+        wrap(async () => (await client.query(prepared(text, values))).rows)
       let broken: Error | undefined
       try {
         await viaClient('BEGIN', [])
@@ -190,6 +191,23 @@ function pgOps(query: Query, sql: ReturnType<typeof pgStatements>, now: () => nu
     },
   }
 }
+
+/**
+ * A statement with parameters as a named prepared statement: each
+ * connection parses and plans it once, not on every call. Named after its
+ * text, so one name never stands for two statements.
+ */
+function prepared(text: string, values: unknown[]) {
+  if (values.length === 0) return { text }
+  let name = names.get(text)
+  if (name === undefined) {
+    name = `sockworker_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`
+    names.set(text, name)
+  }
+  return { name, text, values }
+}
+
+const names = new Map<string, string>()
 
 function decode(row: Row): StorageValue {
   return row.type === 1 ? new Uint8Array(row.value) : row.value.toString('utf8')
