@@ -76,5 +76,38 @@ for (const name of ['redis', 'postgres'] as const) {
         await storage.close()
       }
     })
+
+    test('waiting longer than its timeout for another transaction fails as busy, not forever', async () => {
+      const spec = backend.spec()
+      const holder = backend.open(spec)
+      const waiter = backend.open(spec, { timeoutMs: 500 })
+      const { promise: holding, resolve: held } = Promise.withResolvers<void>()
+      const { promise: gate, resolve: release } = Promise.withResolvers<void>()
+      const long = holder.transaction(async (tx) => {
+        await tx.put('k', 'holder')
+        held()
+        await gate
+      })
+      try {
+        await holding
+        for (const op of [
+          () => waiter.transaction(async (tx) => tx.put('k', 'waiter')),
+          () => waiter.put('k', 'plain'),
+        ]) {
+          const began = performance.now()
+          await assert.rejects(op(), {
+            code: 'ERR_STORAGE_BUSY',
+            message: /held it for over 500 ms/,
+          })
+          assert.ok(performance.now() - began < 3000)
+        }
+      } finally {
+        release()
+        await long
+      }
+      assert.equal(await waiter.get('k'), 'holder')
+      assert.equal(await waiter.put('k', 'after'), true, 'free again once the holder commits')
+      await Promise.all([holder.close(), waiter.close()])
+    })
   })
 }

@@ -42,3 +42,18 @@ export function unavailable(where: string, cause: unknown): Error {
     { cause },
   )
 }
+
+/**
+ * `ERR_STORAGE_BUSY`: another transaction held the storage for longer than
+ * the timeout.
+ *
+ * @example
+ * if (Date.now() > deadline) throw busy('redis://cache:6379', 5000)
+ */
+export function busy(where: string, timeoutMs: number, cause?: unknown): StorageError {
+  return new StorageError(
+    'ERR_STORAGE_BUSY',
+    `Storage at ${where}: a transaction held it for over ${timeoutMs} ms; try again`,
+    cause === undefined ? undefined : { cause },
+  )
+}

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto'
 import type { Pool } from 'pg'
 import { plainSocket } from '../egress/runtime-socket.ts'
-import { StorageError, unavailable } from './errors.ts'
+import { busy, StorageError, unavailable } from './errors.ts'
 import { checkValue, expiryOf, promiseQueue, withTransactions } from './ops.ts'
 import { pgStatements } from './postgres-sql.ts'
 import { lazily, type RemoteStorage, type RemoteStorageOptions } from './remote.ts'
@@ -49,6 +49,8 @@ export function openPostgresStorage(
     try {
       return await fn()
     } catch (error) {
+      // lock_not_available: lock_timeout ran out waiting for a transaction.
+      if ((error as { code?: unknown }).code === '55P03') throw busy(where, timeoutMs, error)
       throw unavailable(where, error)
     }
   }
@@ -109,9 +111,10 @@ async function connect(
     stream: () => socketFor({ host, port }),
     max: 4,
     connectionTimeoutMillis: options.timeoutMs,
-    query_timeout: options.timeoutMs,
-    // Waits for the advisory lock are bounded too.
+    // The server gives up waiting for the advisory lock (ERR_STORAGE_BUSY)
+    // before we give up on the server (ERR_STORAGE_UNAVAILABLE).
     lock_timeout: options.timeoutMs,
+    query_timeout: options.timeoutMs + 500,
     idleTimeoutMillis: 30_000,
   })
   // An idle connection dropped by the server: the next query opens another.

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis as RedisClient } from 'ioredis'
 import { plainSocket } from '../egress/runtime-socket.ts'
-import { StorageError, unavailable } from './errors.ts'
+import { busy, StorageError, unavailable } from './errors.ts'
 import { checkValue, expiryOf, promiseQueue, withTransactions } from './ops.ts'
 import { overlay, type Pending } from './overlay.ts'
 import { connectorClass } from './redis-connector.ts'
@@ -234,11 +234,4 @@ function deadline(ms: number): () => number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-function busy(where: string, timeoutMs: number): StorageError {
-  return new StorageError(
-    'ERR_STORAGE_BUSY',
-    `Storage at ${where}: a transaction held it for over ${timeoutMs} ms; try again`,
-  )
 }
