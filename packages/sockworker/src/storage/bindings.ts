@@ -1,13 +1,12 @@
 /**
  * Opens a worker's storage bindings from its config, so the replica's main
  * can put them on `env` in one line: an SQLite file (`path`), or a Redis or
- * PostgreSQL server (`url`). The remote backends load their driver and
- * connect on first use, so a worker pays only for the backends it uses.
+ * PostgreSQL server (`url`). The server backends load (their module, their
+ * driver) and connect on first use, so a worker pays only for what it uses.
  */
 import { resolve } from 'node:path'
 import { plainSocket, type RuntimeSocketFactory } from '../egress/runtime-socket.ts'
-import { openPostgresStorage } from './postgres.ts'
-import { openRedisStorage } from './redis.ts'
+import { lazyStorage } from './lazy.ts'
 import { openSqliteStorage } from './sqlite.ts'
 import type { Storage } from './types.ts'
 import { backendOf, redactUrl } from './url.ts'
@@ -97,9 +96,10 @@ function open(
       ...(spec.namespace !== undefined && { namespace: spec.namespace }),
       ...(spec.timeoutMs !== undefined && { timeoutMs: spec.timeoutMs }),
     }
-    return backendOf(spec.url) === 'redis'
-      ? openRedisStorage(spec.url, remote)
-      : openPostgresStorage(spec.url, remote)
+    const url = spec.url
+    return backendOf(url) === 'redis'
+      ? lazyStorage(async () => (await import('./redis.ts')).openRedisStorage(url, remote))
+      : lazyStorage(async () => (await import('./postgres.ts')).openPostgresStorage(url, remote))
   }
   try {
     return openSqliteStorage(key)
