@@ -10,7 +10,7 @@ import { listenAddress } from './address.ts'
 import { array, object, record } from './containers.ts'
 import { readFileRef, scriptFile, type TextRef, textFile } from './files.ts'
 import { Bindings, listenerSchema, MAX_TIMER_MS } from './listener.ts'
-import { storageSchema } from './storage.ts'
+import { checkPasswordSecrets, storageSchema } from './storage.ts'
 import type { LoadOptions } from './types.ts'
 import {
   formatPath,
@@ -116,20 +116,8 @@ function workerSchema(options: SchemaOptions, bindings: Bindings) {
         `${JSON.stringify(key)} is also in vars; use one or the other`,
       )
     }
-    const unknown = Object.entries(value.storage).filter(
-      ([, spec]) =>
-        'password_secret' in spec &&
-        spec.password_secret !== undefined &&
-        !Object.hasOwn(value.secrets, spec.password_secret),
-    )
-    for (const [name, spec] of unknown) {
-      const secret = 'password_secret' in spec ? JSON.stringify(spec.password_secret) : ''
-      ctx.report(
-        [...path, 'storage', name, 'password_secret'],
-        `${secret} is not one of this worker's secrets; add it under [workers.secrets]`,
-      )
-    }
-    return both.length === 0 && unknown.length === 0 ? value : INVALID
+    const secretsOk = checkPasswordSecrets(value.storage, value.secrets, path, ctx)
+    return both.length === 0 && secretsOk ? value : INVALID
   })
 }
 

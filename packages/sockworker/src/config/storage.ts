@@ -154,3 +154,29 @@ function checkUrl(
   }
   return backend
 }
+
+/**
+ * Checks that each binding's `password_secret` names one of the worker's
+ * `secrets` (`path` is the worker's); returns whether all do.
+ *
+ * @example
+ * const ok = checkPasswordSecrets(worker.storage, worker.secrets, path, ctx)
+ */
+export function checkPasswordSecrets(
+  storage: Record<string, CheckedStorage>,
+  secrets: Record<string, unknown>,
+  path: Path,
+  ctx: Context,
+): boolean {
+  let ok = true
+  for (const [name, spec] of Object.entries(storage)) {
+    const secret = 'url' in spec ? spec.password_secret : undefined
+    if (secret === undefined || Object.hasOwn(secrets, secret)) continue
+    ok = false
+    ctx.report(
+      [...path, 'storage', name, 'password_secret'],
+      `${JSON.stringify(secret)} is not one of this worker's secrets; add it under [workers.secrets]`,
+    )
+  }
+  return ok
+}
