@@ -117,7 +117,9 @@ function runWorker(
   let lastChange = Date.now()
   const watchdog = setInterval(() => {
     const index = Atomics.load(header, 0)
-    if (index !== last) {
+    // Loading the target takes a while, and is no input's fault.
+    if (index < start) lastChange = Date.now()
+    else if (index !== last) {
       last = index
       lastChange = Date.now()
     } else if (Date.now() - lastChange > options.stallMs) {
