@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import { duplexPair, Readable } from 'node:stream'
 import { toRequest } from '../../packages/sockworker/src/worker/request-head.ts'
-import { bytes, expectOnly, type FuzzTarget } from '../engine/target.ts'
+import { bytes, checkEqual, expectOnly, type FuzzTarget } from '../engine/target.ts'
 
 /** A TypeError that the language throws for a bug, not one `toRequest` documents. */
 const NOT_AN_ENGINE_ERROR = /^(?!Cannot read|Cannot set|.* is not a function|.* is not iterable)/
@@ -15,12 +15,26 @@ let failure: unknown
 const server = createServer((req: IncomingMessage, res) => {
   try {
     const body = () => Readable.toWeb(req) as ReadableStream<Uint8Array>
-    expectOnly(() => toRequest(req, body), [TypeError], NOT_AN_ENGINE_ERROR)
+    const request = expectOnly(() => toRequest(req, body), [TypeError], NOT_AN_ENGINE_ERROR)
+    if (request !== undefined) checkTarget(req.url ?? '/', new URL(request.url))
   } catch (error) {
     failure ??= error
   }
   res.destroy()
 })
+/**
+ * The Request's path and query come from the request target alone: an
+ * absolute-form target is the URL; the Host header names the host and
+ * nothing else.
+ */
+function checkTarget(target: string, url: URL): void {
+  // An origin-form target is a path: "//x" is not a host there, as it would be in new URL(t, base).
+  const expected = new URL(ABSOLUTE.test(target) ? target : `http://h.invalid${target}`)
+  checkEqual(`${url.pathname}${url.search}`, `${expected.pathname}${expected.search}`, 'path')
+  if (ABSOLUTE.test(target)) checkEqual(url.host, expected.host, 'host of an absolute-form target')
+}
+
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i
 server.on('clientError', (_error, socket) => socket.destroy())
 
 const target: FuzzTarget = {
@@ -31,9 +45,21 @@ const target: FuzzTarget = {
     'OPTIONS * HTTP/1.1\r\nHost: [::1]:80\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n',
     'PUT /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
   ].map(bytes),
-  dictionary: ['Host: ', '\r\n', 'CONNECT', 'TRACE', '@', '#', '%', '\\', '//', '\u00e9', '\t'].map(
-    bytes,
-  ),
+  dictionary: [
+    'Host: ',
+    'http://',
+    '?',
+    '\r\n',
+    'CONNECT',
+    'TRACE',
+    '@',
+    '#',
+    '%',
+    '\\',
+    '//',
+    '\u00e9',
+    '\t',
+  ].map(bytes),
   maxLength: 1024,
   async check(input) {
     failure = undefined

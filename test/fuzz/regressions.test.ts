@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import { test } from 'node:test'
 import { parseRequest } from '../../examples/sip/message.ts'
 import { formatAddress, parseAddress } from '../../packages/sockets/src/address.ts'
@@ -89,6 +89,59 @@ test('regression: the HTTP listener answers 400 to a head that makes no Request'
   )
   assert.equal(await statusOf(port, 'GET', '/', '127.0.0.1'), 200)
 })
+
+// Bug: the Request URL was `http://${Host}${target}` whatever the two held,
+// so a Host header could move the path the worker saw ("evil/admin?" with
+// target "/x" read as "/admin"), an absolute-form target ("GET
+// http://a.example/p", as sent to a proxy) became host "localhosthttp" with
+// path "//a.example/p", and an empty Host made "http:///x", whose host is "x"
+// (fuzz target http-head, path property). The test sends each head to a real
+// listener and checks the URL the handler sees, or the 400.
+test('regression: the Host header names the host and nothing else', async (t) => {
+  const seen: string[] = []
+  const port = await fetchServer(t, async (request) => {
+    seen.push(request.url)
+    return new Response('ok')
+  })
+  assert.equal(await statusOf(port, 'GET', '/x', 'evil.example/admin?'), 400)
+  assert.equal(await statusOf(port, 'GET', '/x', 'evil.example#'), 400)
+  assert.equal(await statusOf(port, 'GET', 'http://a.example/p?q', 'b.example'), 200)
+  assert.equal(await rawStatus(port, 'GET /x HTTP/1.1\r\nHost:\r\n\r\n'), 200)
+  assert.equal(await statusOf(port, 'GET', '/y', 'B.example:8080'), 200)
+  assert.deepEqual(seen, ['http://a.example/p?q', 'http://localhost/x', 'http://b.example:8080/y'])
+})
+
+async function fetchServer(
+  t: { after: (fn: () => void) => void },
+  fetch: (request: Request) => Promise<Response>,
+): Promise<number> {
+  const server = createFetchServer({
+    handlers: { fetch },
+    env: {},
+    log: createLogger({ format: 'json', level: 'error', write: () => {} }),
+    metrics: new WorkerMetrics(),
+    shutdown: new AbortController().signal,
+  })
+  const listening = Promise.withResolvers<void>()
+  server.listen(0, '127.0.0.1', listening.resolve)
+  await listening.promise
+  t.after(() => server.close())
+  return (server.address() as AddressInfo).port
+}
+
+/** Sends `head` as is (Node's client will not send an empty Host); resolves with the status. */
+function rawStatus(port: number, head: string): Promise<number> {
+  const { promise, resolve, reject } = Promise.withResolvers<number>()
+  const socket = connect(port, '127.0.0.1', () => socket.end(head))
+  let text = ''
+  socket.setEncoding('latin1')
+  socket.on('data', (chunk: string) => {
+    text += chunk
+  })
+  socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)))
+  socket.on('error', reject)
+  return promise
+}
 
 function statusOf(port: number, method: string, path: string, host: string): Promise<number> {
   const { promise, resolve, reject } = Promise.withResolvers<number>()

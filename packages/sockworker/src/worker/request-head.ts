@@ -5,6 +5,14 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 
+/**
+ * Characters that end a URL's authority: in a Host header they would move
+ * the rest of it into the path the worker sees ("evil/admin?" + "/x" reads
+ * as "/admin"). Found by fuzzing; RFC 9110 section 7.2 allows none of them.
+ */
+const NOT_IN_HOST = /[/?#\\@\s]/
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\//i
+
 /** The parts of an `IncomingMessage` that make a Request's head. */
 export interface RequestHead {
   method?: string | undefined
@@ -16,13 +24,18 @@ export interface RequestHead {
  * Builds the `Request` for `head`, with `body()` as its body unless the
  * method is GET or HEAD.
  *
- * @throws TypeError when the head cannot make a Request (an invalid URL from
- *   the Host header, say): the client's mistake, answered with 400.
+ * @throws TypeError when the head cannot make a Request (a Host header or a
+ *   request target that makes no URL, `OPTIONS *`, a forbidden method): the
+ *   client's mistake, answered with 400.
  * @example
  * const request = toRequest(req, () => Readable.toWeb(req) as ReadableStream<Uint8Array>)
  */
 export function toRequest(head: RequestHead, body: () => ReadableStream<Uint8Array>): Request {
-  const host = head.headers.host ?? 'localhost'
+  // RFC 9112 section 3.2: an empty Host is what a client sends when it has no host to name.
+  const host = head.headers.host || 'localhost'
+  if (NOT_IN_HOST.test(host)) {
+    throw new TypeError(`Invalid Host header ${JSON.stringify(host)}: expected host[:port]`)
+  }
   const headers = new Headers()
   for (const [name, value] of Object.entries(head.headers)) {
     if (Array.isArray(value)) for (const v of value) headers.append(name, v)
@@ -34,5 +47,18 @@ export function toRequest(head: RequestHead, body: () => ReadableStream<Uint8Arr
     init.body = body()
     init.duplex = 'half'
   }
-  return new Request(`http://${host}${head.url ?? '/'}`, init)
+  return new Request(urlOf(head.url ?? '/', host), init)
+}
+
+/**
+ * RFC 9112 section 3.2: an origin-form target ("/path?query") goes after the
+ * host; an absolute-form one (as sent to a proxy) is the URL. Anything else
+ * (`OPTIONS *`, "x/y") would be glued onto the host name.
+ */
+function urlOf(target: string, host: string): string {
+  if (target.startsWith('/')) return `http://${host}${target}`
+  if (ABSOLUTE_FORM.test(target)) return target
+  throw new TypeError(
+    `Invalid request target ${JSON.stringify(target)}: expected "/path" or an absolute URL`,
+  )
 }
