@@ -1,9 +1,11 @@
 /**
- * sockworker.toml (`parseConfig`: TOML, then the one schema): a config or a
- * list of issues, never a rejection, for any text.
+ * sockworker.toml (`parseConfig`: TOML, then the one schema, with egress
+ * rules checked as `serve` checks them): a config or a list of issues,
+ * never a rejection, for any text.
  */
 import { readFileSync } from 'node:fs'
 import { parseConfig } from '../../packages/sockworker/src/config/load.ts'
+import { parseRule } from '../../packages/sockworker/src/egress/rules.ts'
 import { bytes, checkThat, type FuzzTarget } from '../engine/target.ts'
 
 const file = new URL('../../examples/sockworker.toml', import.meta.url)
@@ -35,8 +37,23 @@ const target: FuzzTarget = {
   ].map(bytes),
   maxLength: 4096,
   async check(input) {
-    const result = await parseConfig(decoder.decode(input), file.pathname, { env: {} })
+    const result = await parseConfig(decoder.decode(input), file.pathname, {
+      env: {},
+      checkEgressRule,
+    })
     checkThat(result.ok || result.errors.length > 0, 'a failed config with no issues')
   },
+}
+/** As `sockworker serve` checks rules (cli/serve.ts): the egress module's parser. */
+function checkEgressRule(rule: string): string | undefined {
+  try {
+    parseRule(rule, 'the egress policy')
+    return undefined
+  } catch (error) {
+    if (error instanceof TypeError && error.message.startsWith('Invalid egress rule ')) {
+      return error.message
+    }
+    throw error
+  }
 }
 export default target
