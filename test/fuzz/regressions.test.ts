@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { type AddressInfo, connect } from 'node:net'
 import { test } from 'node:test'
+import { RespReader } from '../../examples/kv/resp.ts'
 import { parseRequest } from '../../examples/sip/message.ts'
 import { formatAddress, parseAddress } from '../../packages/sockets/src/address.ts'
 import { parseListenAddress } from '../../packages/sockworker/src/config/address.ts'
@@ -153,3 +154,37 @@ function statusOf(port: number, method: string, path: string, host: string): Pro
   req.end()
   return promise
 }
+
+// Bug: RespReader parsed a multibulk command from its first byte again on
+// every chunk until all of it had arrived, and copied every buffered byte on
+// every push, so one command with many arguments (up to 1,048,576 are
+// allowed) or one large value (up to 512 MiB) cost time quadratic in its size:
+// 700 KB of `$1 a` arguments in 16 KiB chunks took 10 s. Not found by the
+// fuzzer (its inputs are a few KiB) but by reviewing the resp target's
+// reader. The test feeds 50,000 arguments in 16 KiB chunks and counts the
+// header lines decoded: once each, not once per chunk.
+test('regression: a RESP command with many arguments is parsed once, not once per chunk', () => {
+  const count = 50_000
+  const bytes = new TextEncoder().encode(`*${count}\r\n${'$1\r\na\r\n'.repeat(count)}`)
+  const decode = TextDecoder.prototype.decode
+  let decoded = 0
+  TextDecoder.prototype.decode = function (
+    this: InstanceType<typeof TextDecoder>,
+    ...args: Parameters<typeof decode>
+  ) {
+    decoded++
+    return decode.apply(this, args)
+  }
+  try {
+    const reader = new RespReader()
+    let args: Uint8Array[] | undefined
+    for (let at = 0; at < bytes.length; at += 16 * 1024) {
+      reader.push(bytes.subarray(at, at + 16 * 1024))
+      args = reader.next() ?? args
+    }
+    assert.equal(args?.length, count)
+  } finally {
+    TextDecoder.prototype.decode = decode
+  }
+  assert.ok(decoded < 2 * count, `${decoded} lines decoded for ${count + 1}`)
+})
