@@ -19,7 +19,12 @@ export interface FuzzTarget {
   check(input: Uint8Array): void | Promise<void>
 }
 
-/** A broken property (e.g. a round trip that changed the value), as opposed to a crash. */
+/**
+ * A broken property (e.g. a round trip that changed the value), as opposed to a crash.
+ *
+ * @example
+ * throw new PropertyFailure('incomplete after 107 bytes')
+ */
 export class PropertyFailure extends Error {
   override name = 'PropertyFailure'
 }
@@ -49,7 +54,12 @@ export function expectOnly<T>(
   }
 }
 
-/** The async form of `expectOnly`. */
+/**
+ * The async form of `expectOnly`.
+ *
+ * @example
+ * await expectOnlyAsync(() => acceptUpgrade(head), [HandshakeError])
+ */
 export async function expectOnlyAsync<T>(
   parse: () => Promise<T>,
   documented: readonly ErrorClass[],
@@ -68,24 +78,45 @@ function isDocumented(error: unknown, documented: readonly ErrorClass[], message
   return message === undefined || message.test((error as Error).message)
 }
 
-/** Throws a PropertyFailure naming `what` unless `actual` and `expected` are deeply equal. */
+/**
+ * Throws a PropertyFailure naming `what` unless `actual` and `expected` are
+ * deeply equal (byte arrays by content; an `undefined` property is as absent).
+ *
+ * @example
+ * checkEqual(parse(format(value)), value, 'round trip')
+ */
 export function checkEqual(actual: unknown, expected: unknown, what: string): void {
   if (!deepEqual(actual, expected)) {
     throw new PropertyFailure(`${what}: got ${show(actual)}, expected ${show(expected)}`)
   }
 }
 
-/** Throws a PropertyFailure with `message` unless `ok`. */
+/**
+ * Throws a PropertyFailure with `message` unless `ok`.
+ *
+ * @example
+ * checkThat(result.consumed <= 107, `consumed ${result.consumed} bytes`)
+ */
 export function checkThat(ok: boolean, message: string): void {
   if (!ok) throw new PropertyFailure(message)
 }
 
-/** Latin-1 text as bytes, one byte a character: for seeds and dictionaries. */
+/**
+ * Latin-1 text as bytes, one byte a character: for seeds and dictionaries.
+ *
+ * @example
+ * bytes('PROXY UNKNOWN\r\n')
+ */
 export function bytes(text: string): Uint8Array {
   return Uint8Array.from(text, (char) => char.charCodeAt(0) & 0xff)
 }
 
-/** Bytes as Latin-1 text, one character a byte. */
+/**
+ * Bytes as Latin-1 text, one character a byte.
+ *
+ * @example
+ * latin1(Uint8Array.of(0x68, 0xe9)) // 'hé'
+ */
 export function latin1(input: Uint8Array): string {
   let text = ''
   for (const byte of input) text += String.fromCharCode(byte)
@@ -96,6 +127,9 @@ export function latin1(input: Uint8Array): string {
  * Cuts `input` into chunks, as TCP may deliver it: the first byte picks the
  * chunk size (1 to 64), so a stream reader sees both byte-wise and bulk
  * feeding. Returns the chunks of the rest of the input.
+ *
+ * @example
+ * for (const chunk of chunksOf(input)) reader.push(chunk)
  */
 export function chunksOf(input: Uint8Array): Uint8Array[] {
   const size = ((input[0] ?? 0) % 64) + 1
