@@ -16,6 +16,8 @@ const target: FuzzTarget = {
     '\x07EHLO client.example\r\nMAIL FROM:<a@x.example> SIZE=100 BODY=8BITMIME\r\nRCPT TO:<b@y.example>\r\nDATA\r\nSubject: hi\r\n\r\n..dot\r\n.\r\nQUIT\r\n',
     '\x00HELO h\nMAIL FROM:<>\nRCPT TO:<postmaster>\nRCPT TO:<c@d>\nDATA\n.\nRSET\nNOOP\nVRFY x\nHELP\nSTARTTLS\n',
     '\x20mail from:<a@b> SIZE=99999999999\r\nrcpt to:<a@b> NOTIFY=NEVER\r\ndata x\r\n\r\n',
+    // Past RFC 5321's 512 octets, and past the reader's 1,024 with no line end.
+    `\x3fEHLO ${'a'.repeat(600)}\r\nNOOP\r\nNOOP ${'x'.repeat(1100)}`,
   ].map(bytes),
   dictionary: [
     'EHLO ',
