@@ -15,7 +15,14 @@ import type { SandboxCapability, SandboxUser } from './types.ts'
 import { oneOf, pipe, type Schema, string, withDefault } from './validate.ts'
 
 /** The capabilities `allow` may name, each refused unless named. */
-export const sandboxCapabilities = ['child_process', 'worker_threads', 'addons', 'wasi'] as const
+export const sandboxCapabilities = [
+  'child_process',
+  'worker_threads',
+  'addons',
+  'wasi',
+  // Outbound QUIC: the runtime's native QUIC engine, loaded before the lockdown.
+  'quic',
+] as const
 
 /** Used when the system has no `nobody` account: the conventional overflow id. */
 const nobody: SandboxUser = { name: 'nobody', uid: 65_534, gid: 65_534 }

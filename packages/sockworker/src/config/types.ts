@@ -61,7 +61,7 @@ export interface SandboxConfig {
   user: SandboxUser
 }
 
-export type SandboxCapability = 'child_process' | 'worker_threads' | 'addons' | 'wasi'
+export type SandboxCapability = 'child_process' | 'worker_threads' | 'addons' | 'wasi' | 'quic'
 
 export interface SandboxUser {
   /** As written in the config ("nobody", "1001:1001"). */
