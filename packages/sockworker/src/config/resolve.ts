@@ -16,6 +16,7 @@ export function resolveConfig(checked: CheckedConfig): ResolvedConfig {
   return {
     log: { format: checked.log.format, level: checked.log.level },
     metrics: listen === undefined ? undefined : { hostname: listen.hostname, port: listen.port },
+    drain: { delayMs: checked.drain.delay_ms },
     workers: checked.workers.map(resolveWorker),
   }
 }

@@ -17,6 +17,7 @@ describe('defaults', () => {
     const config = await valid(worker('echo', '7000'))
     assert.deepEqual(config.log, { format: 'json', level: 'info' })
     assert.equal(config.metrics, undefined)
+    assert.deepEqual(config.drain, { delayMs: 0 })
     const [w] = config.workers
     assert.deepEqual(w, {
       name: 'echo',
@@ -72,6 +73,8 @@ format = "pretty"
 level = "debug"
 [metrics]
 listen = "0.0.0.0:9464"
+[drain]
+delay_ms = 5000
 [[workers]]
 name = "echo"
 script = "echo/worker.ts"
@@ -102,6 +105,7 @@ address = "localhost:8080"
     const config = await valid(toml, { env: { SW_TEST_PW: 'pw' } })
     assert.deepEqual(config.log, { format: 'pretty', level: 'debug' })
     assert.deepEqual(config.metrics, { hostname: '0.0.0.0', port: 9464 })
+    assert.deepEqual(config.drain, { delayMs: 5000 })
     const w = config.workers[0]!
     assert.equal(w.replicas, 4)
     assert.deepEqual(w.vars, { GREETING: 'hi', COUNT: '3', RATIO: '1.5', DEBUG: 'true' })

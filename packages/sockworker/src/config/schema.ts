@@ -61,6 +61,9 @@ export function configSchema(options: SchemaOptions) {
         }),
       ),
     }),
+    drain: object({
+      delay_ms: withDefault(integer(0, MAX_TIMER_MS), () => 0),
+    }),
     workers: array(workerSchema(options, bindings), {
       nonEmpty: true,
       expected: 'one or more [[workers]] tables',
