@@ -31,6 +31,9 @@ import { median } from './common.ts'
 import * as connections from './connections.ts'
 import { connectorScenarios } from './connectors/scenarios.ts'
 import * as pingPong from './ping-pong.ts'
+import * as quicPingPong from './quic-ping-pong.ts'
+import * as quicThroughput from './quic-throughput.ts'
+import * as quicVsTls from './quic-vs-tls.ts'
 import { runtimeScenarios } from './runtime/scenarios.ts'
 import * as tcpThroughput from './tcp-throughput.ts'
 import * as udp from './udp.ts'
@@ -45,6 +48,9 @@ const NODE_SCENARIOS: Scenario[] = [
   pingPong,
   connections,
   udp,
+  quicThroughput,
+  quicPingPong,
+  quicVsTls,
   ...runtimeScenarios,
   ...connectorScenarios,
 ]

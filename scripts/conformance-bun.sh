@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bun=./node_modules/.bin/bun
 files=("${@:-test/conformance/}")
-exec "$bun" test --timeout 20000 "${files[@]}"
+exec "$bun" test --conditions sockworker-source --timeout 20000 "${files[@]}"

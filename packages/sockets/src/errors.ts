@@ -20,6 +20,8 @@ export type SocketErrorCode =
   | 'EMSGSIZE'
   | 'ERR_TLS_CERT'
   | 'ERR_TLS_HANDSHAKE'
+  | 'ERR_TLS_ALPN'
+  | 'ERR_QUIC_TRANSPORT'
   | 'ERR_EGRESS_DENIED'
   | 'ERR_TUNNEL_AUTH'
   | 'ERR_SOCKET_CLOSED'

@@ -108,6 +108,7 @@ export class StreamTransport implements PipeEnd {
   abort(reason: unknown): void {
     this.#abortReason ??= reason
     this.#fail(reason)
+    this.#channel.aborting?.(reason)
     this.#channel.destroy()
   }
 
@@ -187,10 +188,11 @@ export class StreamTransport implements PipeEnd {
           this.#paused = false
           channel().resume()
         },
-        cancel: () => {
+        cancel: (reason) => {
           // Nothing will read what arrives, so stop asking the peer for it.
           this.#readDone = true
           this.#pause()
+          this.#channel.cancelRead?.(reason)
         },
       },
       { highWaterMark: this.#options.highWaterMark },
@@ -382,7 +384,7 @@ interface ByteSource {
   type: 'bytes'
   start(controller: ReadableByteStreamController): void
   pull(): void
-  cancel(): void
+  cancel(reason: unknown): void
 }
 
 /** `ReadableStream`'s byte-source constructor: its typings hide it behind the generic one. */

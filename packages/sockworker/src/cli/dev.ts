@@ -10,6 +10,12 @@ import { Supervisor } from '../host/supervisor.ts'
 import { createLogger } from '../observe/log.ts'
 import { listenersFromFlags } from './listener-flags.ts'
 import { devHelp, UsageError } from './usage.ts'
+import {
+  findWranglerConfig,
+  readWranglerConfig,
+  type WranglerWorker,
+  wranglerFiles,
+} from './wrangler.ts'
 
 const devLimits = {
   memoryMb: 512,
@@ -27,6 +33,8 @@ export async function dev(argv: string[]): Promise<number> {
       tcp: { type: 'string', multiple: true, default: [] },
       tls: { type: 'string', multiple: true, default: [] },
       udp: { type: 'string', multiple: true, default: [] },
+      quic: { type: 'string', multiple: true, default: [] },
+      alpn: { type: 'string', multiple: true, default: [] },
       http: { type: 'string', multiple: true, default: [] },
       cert: { type: 'string' },
       key: { type: 'string' },
@@ -42,10 +50,14 @@ export async function dev(argv: string[]): Promise<number> {
     process.stdout.write(devHelp)
     return 0
   }
-  const [script, ...extra] = positionals
-  if (script === undefined || extra.length > 0) throw new UsageError('Give exactly one worker file')
+  if (positionals.length > 1) throw new UsageError('Give exactly one worker file')
+  const wrangler = positionals.length === 0 ? fromWrangler() : undefined
+  const script = positionals[0] ?? wrangler?.script ?? ''
   const file = resolve(script)
-  if (!existsSync(file)) throw new UsageError(`Worker file "${script}" does not exist`)
+  if (!existsSync(file)) {
+    const where = wrangler ? ` (main in ${wrangler.file})` : ''
+    throw new UsageError(`Worker file "${script}"${where} does not exist`)
+  }
   if (!['.ts', '.mts', '.js', '.mjs'].includes(extname(file))) {
     throw new UsageError(`Worker file "${script}": expected .ts, .mts, .js or .mjs`)
   }
@@ -58,16 +70,17 @@ export async function dev(argv: string[]): Promise<number> {
   }
   const log: LogConfig = { format: 'pretty', level: level as LogConfig['level'] }
   const worker: WorkerConfig = {
-    name: basename(file, extname(file)),
+    name: wrangler?.name ?? basename(file, extname(file)),
     script: file,
     replicas: 1,
     compatibility: values.compatibility === 'node' ? 'node' : 'workerd',
-    vars: parseVars(values.var),
+    vars: { ...wrangler?.vars, ...parseVars(values.var) },
     secrets: {},
     limits: devLimits,
     egress: { allow: ['any'], deny: [] },
     tunnels: [],
     storage: parseStorage(values.storage),
+    sandbox: undefined,
     listeners: listenersFromFlags(
       { ...values, cert: values.cert, key: values.key },
       devLimits.idleTimeoutMs,
@@ -82,8 +95,29 @@ export async function dev(argv: string[]): Promise<number> {
   return run(config, dirname(file))
 }
 
+/**
+ * A bare `sockworker dev`: the worker comes from the wrangler config in the
+ * current folder. Says what was read and what was ignored.
+ */
+function fromWrangler(): WranglerWorker {
+  const file = findWranglerConfig(process.cwd())
+  if (file === undefined) {
+    throw new UsageError(
+      `Give exactly one worker file, or run in a folder with ${wranglerFiles.join(', ')}`,
+    )
+  }
+  const worker = readWranglerConfig(file)
+  const date = worker.compatibilityDate ? ` (compatibility_date ${worker.compatibilityDate})` : ''
+  const ignored = worker.ignored.length > 0 ? `; ignoring ${worker.ignored.join(', ')}` : ''
+  console.log(`${basename(file)}: worker ${worker.script}${date}${ignored}`)
+  return worker
+}
+
 async function run(config: ResolvedConfig, watchDir: string): Promise<number> {
   const log = createLogger(config.log)
+  console.log(
+    'dev runs the worker unsandboxed: it may read and write any file, run programs and see the environment (serve does not allow this; see docs/security.md)',
+  )
   const supervisor = new Supervisor(config, {
     log,
     onReady: (listener) => console.log(`ready ${listener}`),

@@ -53,6 +53,7 @@ function resolveWorker(worker: CheckedWorker): WorkerConfig {
         : { target, url, token: trimFinalNewline(token_file.text) },
     ),
     listeners: worker.listeners.map((listener) => resolveListener(listener, idleTimeoutMs)),
+    sandbox: { allow: [...new Set(worker.sandbox.allow)], user: worker.sandbox.user },
   }
 }
 

@@ -11,6 +11,7 @@ import { listenAddress } from './address.ts'
 import { array, object, record } from './containers.ts'
 import { readFileRef, scriptFile, type TextRef, textFile } from './files.ts'
 import { Bindings, listenerSchema, MAX_TIMER_MS } from './listener.ts'
+import { sandboxSchema } from './sandbox.ts'
 import type { LoadOptions } from './types.ts'
 import {
   formatPath,
@@ -106,6 +107,7 @@ function workerSchema(options: SchemaOptions, bindings: Bindings) {
     egress: egressSchema(options),
     tunnels: withDefault(array(tunnelSchema(options.dir)), () => []),
     storage: withDefault(record(storageSchema(options.dir), envKeys), () => ({})),
+    sandbox: sandboxSchema(),
     listeners: array(listenerSchema(options.dir, bindings), {
       nonEmpty: true,
       expected: 'one or more [[workers.listeners]] tables',

@@ -53,6 +53,28 @@ export interface WorkerConfig {
   /** Targets reached through a sockworker tunnel; default none. */
   tunnels: TunnelRoute[]
   listeners: ListenerConfig[]
+  /**
+   * The sandbox of `serve` (`[workers.sandbox]`); `undefined` under `dev`,
+   * which runs workers without one. See docs/security.md.
+   */
+  sandbox: SandboxConfig | undefined
+}
+
+/** What a worker may do beyond the sandbox's defaults, and whom it runs as. */
+export interface SandboxConfig {
+  /** Capabilities refused unless named here; default none. */
+  allow: SandboxCapability[]
+  /** The account replicas run as when `serve` starts as root; default `nobody`. */
+  user: SandboxUser
+}
+
+export type SandboxCapability = 'child_process' | 'worker_threads' | 'addons' | 'wasi'
+
+export interface SandboxUser {
+  /** As written in the config ("nobody", "1001:1001"). */
+  name: string
+  uid: number
+  gid: number
 }
 
 /** Connections to `target` ("host:port") go through the tunnel at `url`. */
@@ -82,7 +104,7 @@ export interface EgressRules {
   deny: string[]
 }
 
-export type ListenerType = 'tcp' | 'tls' | 'udp' | 'http'
+export type ListenerType = 'tcp' | 'tls' | 'udp' | 'quic' | 'http'
 export type ProxyProtocol = 'off' | 'v1' | 'v2' | 'any'
 
 export interface ListenerConfig {

@@ -15,6 +15,7 @@ import {
 } from '../observe/metrics.ts'
 import type { BoundHandle } from './bind.ts'
 import { type ExitReason, Replica } from './replica.ts'
+import { prepareStorage } from './sandbox.ts'
 
 const firstBackoffMs = 20
 const maxBackoffMs = 5000
@@ -57,6 +58,7 @@ export class WorkerGroup {
 
   /** Starts every replica; rejects with the worker's load error if it does not start. */
   async start(): Promise<void> {
+    prepareStorage(this.#config)
     this.#slots = this.#spawnGeneration()
     await this.#allReady(this.#slots)
   }
@@ -66,6 +68,7 @@ export class WorkerGroup {
    * new one fails to start, it is stopped and the old one keeps serving.
    */
   async reload(config: WorkerConfig, handles: Array<BoundHandle | undefined>): Promise<void> {
+    prepareStorage(config)
     const previous = { config: this.#config, handles: this.#handles, slots: this.#slots }
     this.#config = config
     this.#handles = handles

@@ -12,9 +12,10 @@
  *   `node_modules`, and `.cjs`/`.cts` files, keep Node's rules.
  */
 import { registerHooks } from 'node:module'
+import { ownModule } from '../module-url.ts'
 
 const redirects = new Map([
-  ['cloudflare:sockets', import.meta.resolve('../compat/cloudflare-sockets.ts')],
+  ['cloudflare:sockets', ownModule('../compat/cloudflare-sockets.ts', import.meta.url).href],
   ['@sockworker/sockets', import.meta.resolve('@sockworker/sockets')],
 ])
 

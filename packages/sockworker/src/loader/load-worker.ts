@@ -67,7 +67,7 @@ function describeLoadError(error: unknown, file: string): string {
     if (checked !== undefined) return `${head}\n${checked}`
   }
   const frame = lines.find(
-    (line) => /^\s+at /.test(line) && !/node:|\/sockworker\/src\//.test(line),
+    (line) => /^\s+at /.test(line) && !/node:|\/sockworker\/(src|dist)\//.test(line),
   )
   return [head, `${error.name}: ${error.message}`, ...(frame ? [frame.trim()] : [])].join('\n')
 }

@@ -1,8 +1,8 @@
 /**
  * Serves one configured listener inside a replica. TCP, TLS and HTTP
  * listeners accept from a handle the supervisor bound and shared; UDP
- * listeners bind their own socket with SO_REUSEPORT, so that the kernel
- * keeps each flow on one replica.
+ * and QUIC listeners bind their own socket with SO_REUSEPORT, so that the
+ * kernel keeps each flow (each QUIC connection's 4-tuple) on one replica.
  */
 import { createServer, type Socket as NetSocket, type Server } from 'node:net'
 import { listen } from '@sockworker/sockets'
@@ -12,6 +12,7 @@ import { readProxyHeader } from '../listeners/read-proxy-header.ts'
 import type { Logger } from '../observe/log.ts'
 import type { Dispatcher } from './dispatch.ts'
 import { createFetchServer, type FetchServing } from './http.ts'
+import { serveQuic } from './serve-quic.ts'
 
 const handshakeTimeoutMs = 10_000
 const proxyHeaderTimeoutMs = 5_000
@@ -35,6 +36,7 @@ export async function serveListener(
 ): Promise<() => void> {
   const name = `${config.type} ${config.hostname}:${config.port}`
   if (config.type === 'udp') return serveUdp(config, name, deps)
+  if (config.type === 'quic') return serveQuic(config, name, deps)
   if (handle === undefined) throw new Error(`No listening handle for ${name}`)
   const server: Server =
     config.type === 'http'
