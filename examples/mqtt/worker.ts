@@ -33,6 +33,7 @@ import * as packets from './packets.ts'
 import { RedisShared } from './redis.ts'
 import { type RetainedStore, retainedStore } from './retained.ts'
 import { isTopicFilter, isTopicName } from './topics.ts'
+import { type ByteStreams, mqttStreams } from './websocket.ts'
 
 /** The largest packet accepted; bigger ones close the connection. */
 const MAX_PACKET_BYTES = 256 * 1024
@@ -53,7 +54,8 @@ let retained: RetainedStore | undefined
 export default {
   async connect(socket: Socket, env: Record<string, unknown>): Promise<void> {
     retained ??= sharedState(env)
-    await new Connection(socket, retained).run()
+    const streams = await mqttStreams(socket)
+    if (streams) await new Connection(streams, retained).run()
   },
 }
 
@@ -91,9 +93,9 @@ class Connection implements Link {
   #buffered = 0
   #dropped = 0
 
-  constructor(socket: Socket, retained: RetainedStore) {
-    this.#reader = socket.readable.getReader()
-    this.#writer = socket.writable.getWriter()
+  constructor(streams: ByteStreams, retained: RetainedStore) {
+    this.#reader = streams.readable.getReader()
+    this.#writer = streams.writable.getWriter()
     this.#retained = retained
   }
 

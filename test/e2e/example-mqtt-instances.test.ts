@@ -67,6 +67,21 @@ describe('examples/mqtt over two instances sharing Redis', async () => {
     assert.equal((await mosquittoPub(portA, '-t', 'status/boiler', '-n', '-r', '-q', '1')).code, 0)
   })
 
+  test('under the sandbox of serve, a WebSocket handshake is refused with 501; MQTT still serves', async () => {
+    const { stdout } = await run('curl', [
+      '-s',
+      '-i',
+      '--max-time',
+      '5',
+      `http://127.0.0.1:${portA}/`,
+    ])
+    assert.match(stdout, /^HTTP\/1\.1 501 Not Implemented/)
+    assert.match(stdout, /needs examples\/transcoder/)
+    const subscriber = await mosquittoSub(portA, '-t', 'after/ws', '-C', '1')
+    assert.equal((await mosquittoPub(portB, '-t', 'after/ws', '-m', 'fine')).code, 0)
+    assert.deepEqual((await subscriber.done).messages, ['fine'])
+  })
+
   test('a persistent session parked on A gets its queued QoS 1 messages on B', async () => {
     const id = ['-i', 'persistent-1', '-c', '-q', '1', '-t', 'alerts/#', '-v']
     // -E: exit once subscribed, leaving the session behind (clean session 0).

@@ -329,6 +329,50 @@ describe('examples/mqtt with mosquitto clients', { concurrency: false, timeout: 
     await publisher.expectClose()
   })
 
+  test('MQTT over WebSocket (subprotocol mqtt) on the same port meets plain MQTT clients', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`, 'mqtt')
+    ws.binaryType = 'arraybuffer'
+    let received = Buffer.alloc(0)
+    let wake = () => {}
+    ws.addEventListener('message', (event) => {
+      received = Buffer.concat([received, Buffer.from(event.data as ArrayBuffer)])
+      wake()
+    })
+    const closed = new Promise((resolve) => ws.addEventListener('close', resolve))
+    const take = async (n: number) => {
+      const deadline = Date.now() + 5000
+      while (received.length < n) {
+        assert.ok(Date.now() < deadline, `got ${received.length} of ${n} bytes over WebSocket`)
+        const { promise, resolve } = Promise.withResolvers<void>()
+        wake = resolve
+        setTimeout(resolve, 100)
+        await promise
+      }
+      const bytes = received.subarray(0, n)
+      received = received.subarray(n)
+      return bytes
+    }
+    await new Promise((resolve, reject) => {
+      ws.addEventListener('open', resolve)
+      ws.addEventListener('error', reject)
+    })
+    assert.equal(ws.protocol, 'mqtt')
+    ws.send(connectPacket({ clientId: 'over-ws' }))
+    assert.deepEqual([...(await take(4))], [0x20, 2, 0, 0])
+    ws.send(packet(0x82, u16(1), str('ws/topic'), Buffer.from([0])))
+    assert.deepEqual([...(await take(5))], [0x90, 3, 0, 1, 0])
+    assert.equal((await pub('-t', 'ws/topic', '-m', 'from tcp')).code, 0)
+    const publish = await take(2 + 2 + 'ws/topic'.length + 'from tcp'.length)
+    assert.equal(publish[0], 0x30)
+    assert.equal(publish.subarray(12).toString(), 'from tcp')
+    // And the other way: a WebSocket client publishes to a TCP subscriber.
+    const subscriber = await sub('-t', 'ws/back', '-C', '1', '-W', '5')
+    ws.send(packet(0x30, str('ws/back'), Buffer.from('from ws')))
+    assert.deepEqual((await subscriber.done).messages, ['from ws'])
+    ws.send(Buffer.from([0xe0, 0]))
+    await closed
+  })
+
   test('refused CONNECTs: protocol level 3 gets code 1, an empty id without clean session code 2', async () => {
     const old = new RawClient()
     old.send(connectPacket({ clientId: 'old', level: 3 }))
