@@ -5,10 +5,11 @@
  * the broker then reads and writes MQTT bytes carried in binary frames. Any
  * other first byte is MQTT itself. The frame codec and the handshake are
  * the transcoder example's (examples/transcoder), imported on the first
- * WebSocket connection: under `serve`, the sandbox lets a worker read its
- * own folder only, so there the import fails, the handshake is refused
- * with 501 and a log line, and plain MQTT is unaffected. Under `dev` (no
- * sandbox) both work. See the README.
+ * WebSocket connection. Under `serve`, the sandbox lets a worker read its
+ * own folder only, unless the config adds the transcoder's folder
+ * (`[workers.sandbox] read = ["transcoder"]`); without it the import fails,
+ * the handshake is refused with 501 and a log line, and plain MQTT is
+ * unaffected. See the README.
  */
 import type { Socket } from '@sockworker/sockets'
 
@@ -57,7 +58,7 @@ export async function mqttStreams(socket: Socket): Promise<ByteStreams | undefin
   } catch (error) {
     codec = undefined
     console.error(`mqtt: MQTT over WebSocket is unavailable here: ${error}`)
-    const body = 'MQTT over WebSocket needs examples/transcoder, which this worker cannot read\n'
+    const body = 'MQTT over WebSocket needs examples/transcoder: add it to [workers.sandbox] read\n'
     const response = `HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
     await writer.write(new TextEncoder().encode(response)).catch(() => {})
     await writer.close().catch(() => {})

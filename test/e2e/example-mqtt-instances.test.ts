@@ -13,13 +13,22 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
+import { withTimeout } from '../helpers/process.ts'
 import { startRedis } from '../servers/redis.ts'
 import { serveProject } from './support/harness.ts'
 import { mosquittoPub, mosquittoSub, run } from './support/mosquitto.ts'
 
 const worker = new URL('../../examples/mqtt/worker.ts', import.meta.url).pathname
 
-function instanceToml(redis: { url: string; port: number }, replicas: number): string {
+const transcoder = new URL('../../examples/transcoder/', import.meta.url).pathname
+
+/** `websocket`: whether the sandbox may read the transcoder's WebSocket codec. */
+function instanceToml(
+  redis: { url: string; port: number },
+  replicas: number,
+  websocket: boolean,
+): string {
+  const sandbox = websocket ? `[workers.sandbox]\nread = [${JSON.stringify(transcoder)}]\n` : ''
   return `[log]
 format = "json"
 [[workers]]
@@ -29,7 +38,7 @@ replicas = ${replicas}
 vars = { REDIS_URL = "${redis.url}" }
 [workers.egress]
 allow = ["127.0.0.1:${redis.port}"]
-[[workers.listeners]]
+${sandbox}[[workers.listeners]]
 type = "tcp"
 address = "127.0.0.1:0"
 `
@@ -38,9 +47,9 @@ address = "127.0.0.1:0"
 describe('examples/mqtt over two instances sharing Redis', async () => {
   const redis = await startRedis()
   after(() => redis.stop())
-  const a = await serveProject({ 'sockworker.toml': instanceToml(redis, 2) }, 1)
+  const a = await serveProject({ 'sockworker.toml': instanceToml(redis, 2, true) }, 1)
   after(() => a[Symbol.asyncDispose]())
-  const b = await serveProject({ 'sockworker.toml': instanceToml(redis, 1) }, 1)
+  const b = await serveProject({ 'sockworker.toml': instanceToml(redis, 1, false) }, 1)
   after(() => b[Symbol.asyncDispose]())
   const [portA = 0] = a.ports
   const [portB = 0] = b.ports
@@ -67,18 +76,38 @@ describe('examples/mqtt over two instances sharing Redis', async () => {
     assert.equal((await mosquittoPub(portA, '-t', 'status/boiler', '-n', '-r', '-q', '1')).code, 0)
   })
 
-  test('under the sandbox of serve, a WebSocket handshake is refused with 501; MQTT still serves', async () => {
-    const { stdout } = await run('curl', [
-      '-s',
-      '-i',
-      '--max-time',
-      '5',
-      `http://127.0.0.1:${portA}/`,
-    ])
+  test('MQTT over WebSocket under the serve sandbox: A (read = transcoder) serves it; B refuses with 501', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${portA}`, 'mqtt')
+    ws.binaryType = 'arraybuffer'
+    const { promise: suback, resolve: subacked } = Promise.withResolvers<void>()
+    const { promise: got, resolve: gotPublish } = Promise.withResolvers<Buffer>()
+    ws.addEventListener('message', (event) => {
+      const bytes = Buffer.from(event.data as ArrayBuffer)
+      if (bytes[0] === 0x90) subacked()
+      if (bytes[0] === 0x30) gotPublish(bytes)
+    })
+    await new Promise((resolve, reject) => {
+      ws.addEventListener('open', resolve)
+      ws.addEventListener('error', reject)
+    })
+    assert.equal(ws.protocol, 'mqtt')
+    const str = (text: string) => Buffer.concat([Buffer.of(0, text.length), Buffer.from(text)])
+    const connect = Buffer.concat([str('MQTT'), Buffer.of(4, 2, 0, 60), str('ws-1')])
+    ws.send(Buffer.concat([Buffer.of(0x10, connect.length), connect]))
+    const subscribe = Buffer.concat([Buffer.of(0, 1), str('ws/t'), Buffer.of(0)])
+    ws.send(Buffer.concat([Buffer.of(0x82, subscribe.length), subscribe]))
+    await withTimeout(suback, 5000, 'SUBACK over WebSocket')
+    assert.equal((await mosquittoPub(portB, '-t', 'ws/t', '-m', 'to ws on A')).code, 0)
+    const publish = await withTimeout(got, 5000, 'the PUBLISH over WebSocket')
+    assert.equal(publish.subarray(8).toString(), 'to ws on A')
+    ws.close()
+
+    const url = `http://127.0.0.1:${portB}/`
+    const { stdout } = await run('curl', ['-s', '-i', '--max-time', '5', url])
     assert.match(stdout, /^HTTP\/1\.1 501 Not Implemented/)
     assert.match(stdout, /needs examples\/transcoder/)
-    const subscriber = await mosquittoSub(portA, '-t', 'after/ws', '-C', '1')
-    assert.equal((await mosquittoPub(portB, '-t', 'after/ws', '-m', 'fine')).code, 0)
+    const subscriber = await mosquittoSub(portB, '-t', 'after/ws', '-C', '1')
+    assert.equal((await mosquittoPub(portA, '-t', 'after/ws', '-m', 'fine')).code, 0)
     assert.deepEqual((await subscriber.done).messages, ['fine'])
   })
 

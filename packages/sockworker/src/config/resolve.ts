@@ -53,7 +53,11 @@ function resolveWorker(worker: CheckedWorker): WorkerConfig {
         : { target, url, token: trimFinalNewline(token_file.text) },
     ),
     listeners: worker.listeners.map((listener) => resolveListener(listener, idleTimeoutMs)),
-    sandbox: { allow: [...new Set(worker.sandbox.allow)], user: worker.sandbox.user },
+    sandbox: {
+      allow: [...new Set(worker.sandbox.allow)],
+      user: worker.sandbox.user,
+      read: [...new Set(worker.sandbox.read)],
+    },
   }
 }
 

@@ -107,7 +107,7 @@ function workerSchema(options: SchemaOptions, bindings: Bindings) {
     egress: egressSchema(options),
     tunnels: withDefault(array(tunnelSchema(options.dir)), () => []),
     storage: withDefault(record(storageSchema(options.dir), envKeys), () => ({})),
-    sandbox: sandboxSchema(),
+    sandbox: sandboxSchema(options.dir),
     listeners: array(listenerSchema(options.dir, bindings), {
       nonEmpty: true,
       expected: 'one or more [[workers.listeners]] tables',

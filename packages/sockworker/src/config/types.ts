@@ -66,6 +66,11 @@ export interface SandboxConfig {
   allow: SandboxCapability[]
   /** The account replicas run as when `serve` starts as root; default `nobody`. */
   user: SandboxUser
+  /**
+   * Absolute folders the worker may read besides its own, e.g. code it
+   * shares with another worker; default none.
+   */
+  read: string[]
 }
 
 export type SandboxCapability = 'child_process' | 'worker_threads' | 'addons' | 'wasi'
