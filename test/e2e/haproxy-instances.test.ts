@@ -130,7 +130,9 @@ describe('sockworker serve instances behind HAProxy', async () => {
     for (let i = 0; seen.size < NAMES.length; i++) {
       assert.ok(i < 60, `only ${[...seen]} answered after 60 connections\n${haproxy.output}`)
       // Fresh ports each time; the worker must report this client's own.
-      const reply = await exchange(front, '', { localAddress: CLIENT })
+      // A payload, not a bare half-close: HAProxy drops a connect whose client
+      // has already closed without sending anything (its log says CC).
+      const reply = await exchange(front, 'hi\n', { localAddress: CLIENT })
       const match = /^([abc]) (\S+):(\d+)\n$/.exec(reply)
       assert.ok(match, `unexpected reply ${JSON.stringify(reply)}`)
       assert.equal(match[2], CLIENT)
