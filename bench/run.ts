@@ -3,6 +3,8 @@
  * then ours then baseline, ...) so that drift cancels out, then a table of
  * medians and ratios against the raw `node:net` / `node:dgram` baseline
  * measured in the same run. Results also go to `bench/results/latest.json`.
+ * Then the socket API scenarios run on Deno against Deno's own API
+ * (`bench/deno/run.ts`), unless `--side` asks for one half only.
  *
  * The `bun-*` scenarios (the socket API on Bun against Bun's raw API) need
  * `globalThis.Bun`: under Node this script runs them in a Bun child process
@@ -19,6 +21,8 @@
  * npx node --cpu-prof --cpu-prof-dir /tmp/prof bench/run.ts --only connections --side ours
  */
 import { spawn } from 'node:child_process'
+
+import { once } from 'node:events'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -327,5 +331,31 @@ const report = {
 }
 await writeFile(join(out, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
 log(`Wrote ${join(out, 'latest.json')} in ${report.seconds.toFixed(1)} s`)
+const denoFailed = side === undefined ? await runOnDeno() : false
 // A run that timed out may have left a socket behind; don't wait for it.
-process.exit(results.some((r) => r.verdict === 'ERROR') ? 1 : 0)
+process.exit(results.some((r) => r.verdict === 'ERROR') || denoFailed ? 1 : 0)
+
+/**
+ * The socket API scenarios again on Deno, against Deno's own API
+ * (bench/deno/run.ts), with the same flags. True when that run failed.
+ */
+async function runOnDeno(): Promise<boolean> {
+  const denoNames = ['tcp-throughput', 'ping-pong']
+  const wanted = values.only?.filter((name) => denoNames.includes(name))
+  // The Deno-only variant of tcp-throughput goes with it.
+  if (wanted?.includes('tcp-throughput')) wanted.push('tcp-throughput-owned')
+  if (values.only !== undefined && wanted?.length === 0) return false
+  const args = [
+    'run',
+    '-A',
+    join(import.meta.dirname, 'deno', 'run.ts'),
+    '--rounds',
+    String(rounds),
+  ]
+  if (quick) args.push('--quick')
+  for (const name of wanted ?? []) args.push('--only', name)
+  const deno = join(import.meta.dirname, '..', 'node_modules', '.bin', 'deno')
+  const child = spawn(deno, args, { stdio: 'inherit' })
+  const [code] = (await once(child, 'close')) as [number | null]
+  return code !== 0
+}

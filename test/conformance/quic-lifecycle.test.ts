@@ -3,12 +3,12 @@
  * `signal`, and a peer that never answers.
  */
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
+import { test } from 'node:test'
 import { isSocketError, listen, type QuicConnection, Socket } from '@sockworker/sockets'
-import { alpn, quicClient, quicServer } from './quic-util.ts'
+import { alpn, describeQuic, quicClient, quicServer } from './quic-util.ts'
 import { limit, rejection, settlesWithin, within } from './util.ts'
 
-describe('QUIC lifecycle', () => {
+describeQuic('QUIC lifecycle', () => {
   test('an idle connection closes with ETIMEDOUT on both sides', limit, async () => {
     await using server = await quicServer({ idleTimeout: 300 })
     await using client = await quicClient(server.port, { idleTimeout: 300 })

@@ -4,10 +4,10 @@
  * code. The listener never yields a connection whose handshake failed.
  */
 import assert from 'node:assert/strict'
-import { before, describe, test } from 'node:test'
+import { before, test } from 'node:test'
 import { isSocketError } from '@sockworker/sockets'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
-import { quicClient, quicServer } from './quic-util.ts'
+import { describeQuic, quicClient, quicServer } from './quic-util.ts'
 import { limit, rejection, within } from './util.ts'
 
 let certs: CertSet
@@ -32,7 +32,7 @@ async function expectFailure(
   assert.ok(isSocketError(closed) && closed.code === code)
 }
 
-describe('QUIC TLS', () => {
+describeQuic('QUIC TLS', () => {
   test('a certificate from an unknown CA is rejected with ERR_TLS_CERT', limit, async () => {
     await expectFailure(certs.untrusted, {}, 'ERR_TLS_CERT', /certificate/)
   })

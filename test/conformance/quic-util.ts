@@ -3,6 +3,9 @@
  * with the test certificates, a client for it, and an echo peer. Public
  * API only, like the rest of the suite.
  */
+
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
 import {
   listen,
   type QuicConnection,
@@ -12,7 +15,29 @@ import {
   type SocketListener,
 } from '@sockworker/sockets'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
-import { readAll, within } from './util.ts'
+import { lacks, readAll, runtime, within } from './util.ts'
+
+/**
+ * `describe(name, body)` where the runtime has QUIC. Where it documents
+ * QUIC as unsupported (the README's capability table), one test in its
+ * place checks that error instead, so the suite still runs unchanged there.
+ */
+export function describeQuic(name: string, body: () => void): void {
+  if (!lacks('QUIC')) return void describe(name, body)
+  test(`${name}: QUIC is ERR_UNSUPPORTED on this runtime, and says so`, () => {
+    const remote = { address: '127.0.0.1', port: 4433 }
+    for (const open of [
+      () => listen({ type: 'quic', port: 0, tls: { cert: '', key: '', alpn: [alpn] } }),
+      () => new Socket({ type: 'quic', remote, tls: { alpn: [alpn] } }),
+    ]) {
+      assert.throws(open, (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'ERR_UNSUPPORTED')
+        assert.match(error.message, new RegExp(`^${runtime} does not support QUIC`, 'i'))
+        return true
+      })
+    }
+  })
+}
 
 export const alpn = 'sockworker-test'
 

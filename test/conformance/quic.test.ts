@@ -5,9 +5,9 @@
  * that nobody here wrote.
  */
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
+import { test } from 'node:test'
 import { isSocketError, listen, type QuicConnection, Socket } from '@sockworker/sockets'
-import { echo, quicClient, quicServer } from './quic-util.ts'
+import { describeQuic, echo, quicClient, quicServer } from './quic-util.ts'
 import { decoder, encoder, limit, readAll, rejection, throwsMistake, within } from './util.ts'
 
 async function firstOf<T>(readable: ReadableStream<T>, what: string): Promise<T> {
@@ -27,7 +27,7 @@ async function writeAll(writable: WritableStream<ArrayBufferView | ArrayBuffer>,
   await writer.close()
 }
 
-describe('QUIC', () => {
+describeQuic('QUIC', () => {
   test('a client and a server open, and info reports TLS 1.3 with the ALPN', limit, async () => {
     await using server = await quicServer()
     await using client = await quicClient(server.port)

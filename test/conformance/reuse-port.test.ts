@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { listen, type SocketListener } from '@sockworker/sockets'
-import { expectUnsupported, limit, rejection, within } from './util.ts'
+import { expectUnsupported, lacks, limit, rejection, within } from './util.ts'
 
 for (const type of ['tcp', 'udp'] as const) {
   test(`two ${type.toUpperCase()} listeners with reusePort bind the same port`, limit, async () => {
@@ -15,24 +15,13 @@ for (const type of ['tcp', 'udp'] as const) {
       const first = listen({ type, hostname: '127.0.0.1', port: 0, reusePort: true })
       listeners.push(first)
       first.closed.catch(() => {})
-      const opened = await within(
-        first.opened.then(
-          (info) => ({ info }),
-          (error: unknown) => ({ error }),
-        ),
-        5000,
-        'the first listener',
-      )
-      if ('error' in opened) return expectUnsupported(opened.error, ['bun'], /reusePort/)
-      const second = listen({
-        type,
-        hostname: '127.0.0.1',
-        port: opened.info.port,
-        reusePort: true,
-      })
+      if (type === 'udp' && lacks('UDP reusePort'))
+        return await expectUnsupported(first.opened, 'listen()')
+      const { port } = await within(first.opened, 5000, 'the first listener')
+      const second = listen({ type, hostname: '127.0.0.1', port, reusePort: true })
       listeners.push(second)
       const info = await within(second.opened, 5000, 'the second listener')
-      assert.equal(info.port, opened.info.port)
+      assert.equal(info.port, port)
     } finally {
       await Promise.all(listeners.map((l) => l.close().catch(() => {})))
     }

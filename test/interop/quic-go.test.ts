@@ -4,9 +4,9 @@
  * streams, datagrams, and application close codes in both directions.
  */
 import assert from 'node:assert/strict'
-import { before, describe, test } from 'node:test'
+import { before, test } from 'node:test'
 import { listen, type QuicConnection, Socket } from '@sockworker/sockets'
-import { echo } from '../conformance/quic-util.ts'
+import { describeQuic, echo } from '../conformance/quic-util.ts'
 import { decoder, encoder, readAll, within } from '../conformance/util.ts'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
 import { spawnPeer } from '../helpers/process.ts'
@@ -36,7 +36,7 @@ async function writeAll(writable: WritableStream<ArrayBufferView | ArrayBuffer>,
   await writer.close()
 }
 
-describe('QUIC interop with quic-go', () => {
+describeQuic('QUIC interop with quic-go', () => {
   test('our client: streams both kinds, datagrams and close codes both ways', {
     timeout: 30_000,
   }, async () => {

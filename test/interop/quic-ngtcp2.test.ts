@@ -14,8 +14,9 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { before, describe, test } from 'node:test'
+import { before, test } from 'node:test'
 import { listen, type QuicConnection, Socket } from '@sockworker/sockets'
+import { describeQuic } from '../conformance/quic-util.ts'
 import { readAll, within } from '../conformance/util.ts'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
 import { freePort, spawnPeer } from '../helpers/process.ts'
@@ -37,7 +38,7 @@ async function write(
   else writer.releaseLock()
 }
 
-describe('QUIC interop with ngtcp2', () => {
+describeQuic('QUIC interop with ngtcp2', () => {
   test('our client gets a 200 and the file from gtlsserver --htdocs', {
     timeout: 20_000,
   }, async () => {

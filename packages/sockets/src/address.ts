@@ -26,7 +26,9 @@ export function checkHostname(hostname: unknown, what = 'hostname'): string {
   if (typeof hostname !== 'string' || hostname.length === 0) {
     throw new TypeError(`Invalid ${what} ${JSON.stringify(hostname)}: expected a non-empty string`)
   }
-  if (hostname.length > 253 || /[\s/?#@]/.test(hostname)) {
+  // Brackets only ever delimit an IPv6 address: inside a host name they are
+  // left over from a malformed "[[v6]:port", which would not format back.
+  if (hostname.length > 253 || /[\s/?#@[\]]/.test(hostname)) {
     throw new TypeError(
       `Invalid ${what} "${hostname}": expected a host name or an IP address, without a scheme or path`,
     )

@@ -49,6 +49,16 @@ export class SocketError extends Error {
   }
 }
 
+/**
+ * The runtime cannot do what was asked (Deno has no server-side StartTLS, for
+ * example). The message names the runtime and the feature; the README's
+ * capability table lists them all.
+ */
+export function unsupported(runtime: string, feature: string, advice?: string): SocketError {
+  const tail = advice === undefined ? '' : `; ${advice}`
+  return new SocketError('ERR_UNSUPPORTED', `${runtime} does not support ${feature}${tail}`)
+}
+
 /** True when `value` is a `SocketError`, also across realms and package copies. */
 export function isSocketError(value: unknown): value is SocketError {
   return value instanceof SocketError || (value instanceof Error && value.name === 'SocketError')

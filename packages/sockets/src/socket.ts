@@ -249,9 +249,15 @@ export class Socket extends EventTarget {
     return new StreamTransport(channel, this.#streamOptions(true), this.#events())
   }
 
+  /**
+   * A `starttls` client reads only what the application asks for: bytes
+   * read ahead of the upgrade would be the server's first TLS bytes, and
+   * Deno cannot start TLS while a read is in flight.
+   */
   #streamOptions(connecting: boolean) {
     const { allowHalfOpen, highWaterMark } = this.#options
-    return { allowHalfOpen, highWaterMark, connecting }
+    const ahead = this.#secureTransport === 'starttls' ? 0 : highWaterMark
+    return { allowHalfOpen, highWaterMark: ahead, connecting }
   }
 
   #armConnectTimeout(channel: ByteChannel, where: string): void {

@@ -7,7 +7,7 @@
  * writable with the same code as a TCP socket's: BYOB reads, backpressure
  * and half-close come for free.
  */
-import type { SocketError } from '../errors.ts'
+import { type SocketError, unsupported } from '../errors.ts'
 import type { ByteChannel, ChannelInfo } from '../platform.ts'
 import type { TlsOptions } from '../types.ts'
 
@@ -109,6 +109,20 @@ export function quicPlatform(): QuicPlatform {
     throw new TypeError('QUIC is not available on this runtime: use type "tcp", "tls" or "udp"')
   }
   return installed
+}
+
+/**
+ * For an adapter whose runtime has no QUIC engine behind it yet: opening
+ * or listening throws `ERR_UNSUPPORTED` naming the runtime.
+ *
+ * @example
+ * installQuicPlatform(noQuic('Deno'))
+ */
+export function noQuic(runtime: string): QuicPlatform {
+  const refuse = (): never => {
+    throw unsupported(runtime, 'QUIC yet', 'run QUIC on Node.js for now')
+  }
+  return { connectQuic: refuse, listenQuic: refuse }
 }
 
 /** Made by the QUIC module, so that `socket.ts` need not import it. */

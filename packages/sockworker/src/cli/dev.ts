@@ -5,9 +5,10 @@
 import { existsSync, watch } from 'node:fs'
 import { basename, dirname, extname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { LogConfig, ResolvedConfig, WorkerConfig } from '../config/types.ts'
+import type { LogConfig, ResolvedConfig, StorageBinding, WorkerConfig } from '../config/types.ts'
 import { Supervisor } from '../host/supervisor.ts'
 import { createLogger } from '../observe/log.ts'
+import { backendOf, redactUrl } from '../storage/url.ts'
 import { listenersFromFlags } from './listener-flags.ts'
 import { devHelp, UsageError } from './usage.ts'
 import {
@@ -150,14 +151,28 @@ function watchForChanges(dir: string, onChange: () => void) {
   })
 }
 
-/** `--storage NAME=path`: a storage binding on env.NAME, in that SQLite file. */
-function parseStorage(pairs: string[]): Record<string, { path: string }> {
-  const storage: Record<string, { path: string }> = {}
+/**
+ * `--storage NAME=path`: a storage binding on env.NAME, in that SQLite file;
+ * `--storage NAME=redis://…` or `NAME=postgres://…`: on that server (in
+ * dev, a password may sit in the URL).
+ */
+function parseStorage(pairs: string[]): Record<string, StorageBinding> {
+  const storage: Record<string, StorageBinding> = {}
   for (const pair of pairs) {
     const at = pair.indexOf('=')
-    if (at < 1 || at === pair.length - 1)
-      throw new UsageError(`--storage "${pair}": expected NAME=path`)
-    storage[pair.slice(0, at)] = { path: resolve(pair.slice(at + 1)) }
+    if (at < 1 || at === pair.length - 1) {
+      throw new UsageError(`--storage "${redactUrl(pair)}": expected NAME=path or NAME=URL`)
+    }
+    const target = pair.slice(at + 1)
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+      storage[pair.slice(0, at)] = { path: resolve(target) }
+    } else if (backendOf(target) === undefined || target.startsWith('rediss:')) {
+      throw new UsageError(
+        `--storage "${pair.slice(0, at)}=${redactUrl(target)}": expected a redis:// or postgres:// URL, or a file path`,
+      )
+    } else {
+      storage[pair.slice(0, at)] = { url: target, namespace: 'sockworker', timeoutMs: 5000 }
+    }
   }
   return storage
 }

@@ -34,6 +34,7 @@ Listeners (each may be repeated; host defaults to 127.0.0.1, port 0 picks a free
 Worker:
   --var KEY=VALUE              put KEY in env (repeatable)
   --storage NAME=FILE          a key-value binding on env.NAME, kept in the SQLite FILE (repeatable)
+  --storage NAME=URL           ... or on a server: redis://host:port/db, postgres://user:pw@host/db
   --log-level LEVEL            debug, info, warn or error (default info)
   --compatibility MODE         workerd (default: drivers take their Workers path) or node
 

@@ -50,7 +50,9 @@ export function parseListenAddress(value: string | number): ListenAddress | stri
 }
 
 function portOf(whole: string, text: string | number): { hostname: string; port: number } | string {
-  const port = typeof text === 'number' ? text : /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN
+  // `+ 0` turns TOML's `-0` into 0: a port of -0 would not survive a round trip through text.
+  const port =
+    typeof text === 'number' ? text + 0 : /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN
   if (Number.isNaN(port)) return `${JSON.stringify(whole)} is not ${EXPECTED}`
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     return `port ${port} in ${JSON.stringify(whole)} is not from 0 to 65535`

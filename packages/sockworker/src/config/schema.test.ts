@@ -312,7 +312,8 @@ describe('storage', () => {
     const found = await issues(
       worker('echo', '7000', '[workers.storage]\n"1BAD" = { path = "x" }\nOK = { file = "x" }'),
     )
-    assert.equal(found.length, 3, found.join('\n'))
+    assert.equal(found.length, 2, found.join('\n'))
+    assert.match(found[1] ?? '', /OK\.file: unknown key; allowed keys are "path", "url"/)
   })
 })
 

@@ -48,8 +48,8 @@ export interface WorkerConfig {
   secrets: Record<string, string>
   limits: WorkerLimits
   egress: EgressRules
-  /** Storage bindings on `env`, by name: each an SQLite file (absolute path). Default: none. */
-  storage: Record<string, { path: string }>
+  /** Storage bindings on `env`, by name. Default: none. */
+  storage: Record<string, StorageBinding>
   /** Targets reached through a sockworker tunnel; default none. */
   tunnels: TunnelRoute[]
   listeners: ListenerConfig[]
@@ -81,6 +81,23 @@ export interface SandboxUser {
   uid: number
   gid: number
 }
+
+/**
+ * A storage binding: an SQLite file (absolute path), or a Redis or
+ * PostgreSQL server. Mirrors `StorageBindingSpec` in `storage/bindings.ts`.
+ */
+export type StorageBinding =
+  | { path: string }
+  | {
+      /** `redis://`, `rediss://`, `postgres://` or `postgresql://`. */
+      url: string
+      /** From `password_secret`; overrides any password in `url`. */
+      password?: string
+      /** Redis key prefix `{namespace}:`, PostgreSQL table `namespace_kv`. Default `sockworker`. */
+      namespace: string
+      /** Longest an operation may wait for the server, in ms. Default 5000. */
+      timeoutMs: number
+    }
 
 /** Connections to `target` ("host:port") go through the tunnel at `url`. */
 export interface TunnelRoute {

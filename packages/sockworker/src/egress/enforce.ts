@@ -14,6 +14,7 @@ import * as net from 'node:net'
 import { guardDnsServers } from './enforce-dns.ts'
 import { guardHandles } from './enforce-handles.ts'
 import { EgressPolicy } from './policy.ts'
+import { type RuntimeSocketFactory, runtimeSocketFactory } from './runtime-socket.ts'
 
 export interface EgressHooks {
   /** Called with the reason for each denial: for logs and metrics. */
@@ -22,24 +23,33 @@ export interface EgressHooks {
 
 let installed = false
 
+/**
+ * Installs the guard. Returns the one way past it: a factory for the
+ * runtime's own connections (storage bindings), for the caller to keep and
+ * hand only to runtime code (see runtime-socket.ts).
+ */
 export function installEgressGuard(
   rules: { allow: string[]; deny: string[] },
   hooks: EgressHooks,
-): void {
+): { runtimeSocket: RuntimeSocketFactory } {
   if (installed) throw new Error('The egress guard is already installed')
   installed = true
   const policy = EgressPolicy.parse(rules)
+  // The runtime's own connections (storage bindings) pass every layer.
+  const runtimeSockets = new WeakSet<object>()
   // First: it takes a TCP handle from a connect() that must not be guarded yet.
   guardHandles(
     policy,
     hooks,
     (socket, address, port) =>
+      (socket !== undefined && socket !== null && runtimeSockets.has(socket)) ||
       isApproved(socket, address, port) ||
       (socket instanceof dgram.Socket && isReply(socket, address, port)),
   )
-  guardTcp(policy, hooks)
+  const unguarded = guardTcp(policy, hooks)
   guardUdp(policy, hooks)
   guardDnsServers(policy, hooks)
+  return { runtimeSocket: runtimeSocketFactory(unguarded, (socket) => runtimeSockets.add(socket)) }
 }
 
 /** An `ERR_EGRESS_DENIED` error with the policy's reason. */
@@ -49,7 +59,11 @@ export function denial(reason: string): Error {
 
 type ConnectOptions = { host?: string; port?: number | string; path?: string; lookup?: unknown }
 
-function guardTcp(policy: EgressPolicy, hooks: EgressHooks): void {
+/** Guards TCP; returns the original, unguarded `connect`. */
+function guardTcp(
+  policy: EgressPolicy,
+  hooks: EgressHooks,
+): (this: net.Socket, ...args: unknown[]) => net.Socket {
   const original = net.Socket.prototype.connect
   net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]) {
     // net.connect() passes one pre-normalised array; direct calls pass
@@ -79,6 +93,7 @@ function guardTcp(policy: EgressPolicy, hooks: EgressHooks): void {
       (args[0] !== null && typeof args[0] === 'object' ? args : [options, ...callbackOf(args)])
     return (original as (...a: unknown[]) => net.Socket).apply(this, forward)
   } as typeof original
+  return original as (this: net.Socket, ...args: unknown[]) => net.Socket
 }
 
 function toOptions(args: unknown[]): ConnectOptions {

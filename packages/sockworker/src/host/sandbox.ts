@@ -104,11 +104,7 @@ function runtimeNeeds(worker: WorkerConfig): SandboxCapability[] {
 export function prepareStorage(worker: WorkerConfig): void {
   if (worker.sandbox === undefined) return
   const account = replicaAccount(worker.sandbox)
-  const files = Object.values(worker.storage).flatMap(({ path }) => [
-    path,
-    `${path}-wal`,
-    `${path}-shm`,
-  ])
+  const files = storageFiles(worker).flatMap((path) => [path, `${path}-wal`, `${path}-shm`])
   for (const path of [...storageFolders(worker), ...files]) {
     const folder = !files.includes(path)
     try {
@@ -127,7 +123,14 @@ export function prepareStorage(worker: WorkerConfig): void {
 
 /** The folder of each storage file, once each. */
 export function storageFolders(worker: WorkerConfig): string[] {
-  return [...new Set(Object.values(worker.storage).map(({ path }) => dirname(path)))]
+  return [...new Set(storageFiles(worker).map((path) => dirname(path)))]
+}
+
+/** The SQLite files among the storage bindings; Redis and PostgreSQL ones have none. */
+function storageFiles(worker: WorkerConfig): string[] {
+  return Object.values(worker.storage).flatMap((binding) =>
+    'path' in binding ? [binding.path] : [],
+  )
 }
 
 /**

@@ -63,7 +63,8 @@ process.on('disconnect', () => process.exit(0))
 async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<void> {
   const { worker, replica, log: settings } = message
   log = createLogger(settings, { worker: worker.name, replica })
-  installEgressGuard(worker.egress, {
+  // The one way past the guard, kept here and given only to the storage bindings.
+  const { runtimeSocket } = installEgressGuard(worker.egress, {
     onDeny: (reason) => {
       metrics.egressDenied()
       log.warn('egress denied', { reason })
@@ -80,7 +81,8 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
   installModuleHooks()
   installGlobals(worker.compatibility)
   // Storage opens before the lockdown, which closes node:sqlite to the worker.
-  const env: Env = { ...worker.vars, ...worker.secrets, ...openBindings(worker.storage) }
+  const bindings = openBindings(worker.storage, { socket: runtimeSocket })
+  const env: Env = { ...worker.vars, ...worker.secrets, ...bindings }
   if (worker.sandbox !== undefined) {
     // QUIC's engine is native code of the runtime's: loaded before the
     // lockdown closes process.dlopen to the worker.

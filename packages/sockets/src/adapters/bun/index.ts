@@ -3,8 +3,10 @@
  * portable API.
  */
 import { installPlatform } from '../../platform.ts'
+import { installQuicPlatform, noQuic } from '../../quic/platform.ts'
 import { bunPlatform } from './platform.ts'
 
 installPlatform(bunPlatform)
+installQuicPlatform(noQuic('Bun'))
 
 export * from '../../index.ts'
