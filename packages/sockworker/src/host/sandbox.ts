@@ -69,7 +69,7 @@ export function sandboxFor(worker: WorkerConfig): SandboxedSpawn {
 /**
  * `--permission` with reads limited to the worker's folder, the
  * `node_modules` folders it resolves packages from, the runtime's own
- * files and the storage folders, and writes to the storage folders only
+ * files, the storage folders and the config's `read` folders, and writes to the storage folders only
  * (SQLite creates -wal and -shm files beside the database).
  */
 export function permissionFlags(worker: WorkerConfig, sandbox: SandboxConfig): string[] {
@@ -79,6 +79,7 @@ export function permissionFlags(worker: WorkerConfig, sandbox: SandboxConfig): s
     ...withRealPaths([workerDir, ...nodeModulesAbove(workerDir)]),
     ...runtimeRoots.flatMap((root) => withRealPaths([root, ...nodeModulesAbove(root)])),
     ...storageDirs,
+    ...withRealPaths(sandbox.read),
   ])
   return [
     '--permission',
