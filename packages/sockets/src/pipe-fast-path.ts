@@ -69,10 +69,15 @@ export async function fastPipe(
     shutdown(() => Promise.all([abortDest(reason)(), cancelSource(reason)()]), { reason })
   }
 
+  // The readable closes as its last queued chunk is read, before the loop
+  // below has written that chunk: closing the writer waits for the loop, as
+  // the spec's pipe finishes its pending writes before it closes.
+  const drained = Promise.withResolvers<void>()
   signal?.addEventListener('abort', onAbort, { once: true })
   reader.closed.then(
     () =>
       shutdown(async () => {
+        await drained.promise
         // Bytes still waiting for the channel go before the end of input.
         await pump?.idle()
         if (!preventClose) await writer.close()
@@ -104,6 +109,8 @@ export async function fastPipe(
     }
   } catch {
     // A failed read or write errors its stream: the handlers above see it.
+  } finally {
+    drained.resolve()
   }
 
   try {
