@@ -16,8 +16,10 @@ export interface IpAddress {
 
 const DECIMAL_OCTET = /^(?:0|[1-9][0-9]{0,2})$/
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/
-// RFC 6874: a zone identifier is made of URI "unreserved" characters.
-const ZONE = /^[0-9A-Za-z._~-]+$/
+// RFC 6874's "unreserved" characters, and the colon that `node:net` also
+// accepts: every zone Node takes for a literal must be one here too, or the
+// egress guard would judge as a host name what Node connects to as an address.
+const ZONE = /^[0-9A-Za-z._~:-]+$/
 
 /**
  * Parses an IPv4 or IPv6 literal (without brackets; IPv6 may carry a
