@@ -101,6 +101,7 @@ function splitHostPort(
   const colon = text.lastIndexOf(':')
   if (colon === -1) {
     if (defaultHostname === undefined) return failure('port is missing; write "host:port"')
+    if (!/^\d+$/.test(text)) return failure('port is missing; write "host:port" or "port"')
     return parsed({ hostname: defaultHostname, portText: text })
   }
   const hostname = text.slice(0, colon)
