@@ -7,16 +7,8 @@
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import type { Socket } from '@sockworker/sockets'
-import type { WorkerContext } from '../worker/context.ts'
-import { type ConnectEvent, workerEvents } from '../worker/events.ts'
-
-export type Env = Record<string, unknown>
-
-export interface WorkerHandlers {
-  connect?: (socket: Socket, env: Env, ctx: WorkerContext) => unknown
-  fetch?: (request: Request, env: Env, ctx: WorkerContext) => Response | Promise<Response>
-}
+import type { ConnectEvent, WorkerHandlers } from './handlers.ts'
+import { workerEvents } from './worker-events.ts'
 
 export type LoadResult = { ok: true; handlers: WorkerHandlers } | { ok: false; error: string }
 

@@ -2,15 +2,6 @@
  * The global `addEventListener` of the service-worker form. Only the events
  * a worker can receive are accepted, so that a typo fails loudly.
  */
-import type { Socket } from '@sockworker/sockets'
-
-export interface ConnectEvent extends Event {
-  socket: Socket
-  env: Record<string, unknown>
-  signal: AbortSignal
-  waitUntil(promise: Promise<unknown>): void
-}
-
 export type Listener = ((event: Event) => void) | { handleEvent(event: Event): void }
 
 const known = new Set(['connect', 'fetch'])
