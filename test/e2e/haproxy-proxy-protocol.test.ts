@@ -17,7 +17,7 @@ import {
   type ProxyHeader,
   type ProxyVersion,
   parseProxyHeader,
-} from '../../packages/sockworker/src/listeners/proxy-protocol.ts'
+} from '../../packages/sockworker/src/proxy-protocol/parse.ts'
 import { freePort, type Peer, spawnPeer, withTimeout } from '../helpers/process.ts'
 
 const TLV_UNIQUE_ID = 0x05

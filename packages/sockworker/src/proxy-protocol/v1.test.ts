@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type ParseResult, parseProxyHeader } from './proxy-protocol.ts'
-import { encodeProxyHeaderV1, V1_MAX_LENGTH } from './proxy-protocol-v1.ts'
+import { type ParseResult, parseProxyHeader } from './parse.ts'
+import { encodeProxyHeaderV1, V1_MAX_LENGTH } from './v1.ts'
 
 const encoder = new TextEncoder()
 const parse = (text: string): ParseResult => parseProxyHeader(encoder.encode(text), 'v1')

@@ -5,8 +5,8 @@
  *   PROXY UNKNOWN\r\n
  */
 import { checkPort, formatIPv6, parseIPv4, parseIPv6 } from '@sockworker/sockets/address'
-import type { ParseResult, ProxyHeader } from './proxy-protocol.ts'
-import { done, hex, invalid } from './proxy-protocol-result.ts'
+import { done, hex, invalid } from './result.ts'
+import type { ParseResult, ProxyHeader } from './types.ts'
 
 /** "PROXY", which identifies a v1 header. */
 export const V1_SIGNATURE = Uint8Array.of(0x50, 0x52, 0x4f, 0x58, 0x59)

@@ -12,9 +12,9 @@ import {
   parseIPv4,
   parseIPv6,
 } from '@sockworker/sockets/address'
-import type { ParseResult, ProxyHeader } from './proxy-protocol.ts'
-import { done, hex, invalid } from './proxy-protocol-result.ts'
-import { crc32c, parseTlvs, TLV_CRC32C, type TlvBlock, writeTlvs } from './proxy-protocol-tlv.ts'
+import { done, hex, invalid } from './result.ts'
+import { crc32c, parseTlvs, TLV_CRC32C, type TlvBlock, writeTlvs } from './tlv.ts'
+import type { ParseResult, ProxyHeader } from './types.ts'
 
 /** `\r\n\r\n\0\r\nQUIT\n`, which identifies a v2 header. */
 export const V2_SIGNATURE = Uint8Array.of(
