@@ -69,3 +69,17 @@ export function closedError(message: string): SocketError {
     Error.stackTraceLimit = limit
   }
 }
+
+/** Dispatched as `error` with the `SocketError` that closed the socket. */
+export class SocketErrorEvent extends Event {
+  readonly error: SocketError
+  constructor(error: SocketError) {
+    super('error')
+    this.error = error
+  }
+}
+
+/** The reason a closed socket's streams and signal abort with. */
+export function closedReason(): DOMException {
+  return new DOMException('The socket is closed', 'AbortError')
+}
