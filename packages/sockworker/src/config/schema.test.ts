@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { useTestProject, worker } from './test-project.ts'
+import { useTestProject, worker } from '../../../../test/helpers/config-project.ts'
 
 const project = useTestProject('schema')
 const { valid, issues } = project
