@@ -9,7 +9,7 @@ import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { describe, type TestContext, test } from 'node:test'
 import { makeCerts } from '../helpers/certs.ts'
-import { withTimeout } from '../helpers/process.ts'
+import { within } from '../helpers/timers.ts'
 import { type MariadbServer, startMariadb } from './mariadb.ts'
 import { type PgServer, startPostgres } from './postgres.ts'
 import { cleanEnv, runTool } from './process.ts'
@@ -107,7 +107,7 @@ describe('startPostgres', () => {
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
       await pg.stop({ force: true })
-      const [code] = await withTimeout(exited, 10_000, 'psql to fail after the server died')
+      const [code] = await within(exited, 10_000, 'psql to fail after the server died')
       assert.notEqual(code, 0)
     } finally {
       client.kill('SIGKILL')
