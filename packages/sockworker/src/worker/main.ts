@@ -9,6 +9,7 @@
 
 import { installTunnelRoutes } from '@sockworker/sockets/node'
 import { installEgressGuard } from '../egress/enforce.ts'
+import { heartbeatInterval } from '../heartbeat.ts'
 import type { HostMessage, ReplicaMessage } from '../ipc.ts'
 import type { Env, WorkerHandlers } from '../loader/handlers.ts'
 import { installModuleHooks } from '../loader/hooks.ts'
@@ -130,9 +131,4 @@ async function drain(deadlineMs: number): Promise<void> {
   await sendNow({ type: 'metrics', snapshot: metrics.snapshot() })
   await sendNow({ type: 'drained' })
   process.exit(0)
-}
-
-/** Often enough that a healthy replica is never mistaken for a blocked one. */
-function heartbeatInterval(cpuMs: number): number {
-  return Math.max(10, Math.min(250, Math.floor(cpuMs / 4)))
 }
