@@ -20,7 +20,14 @@ export type SocketErrorCode =
   | 'EMSGSIZE'
   | 'ERR_TLS_CERT'
   | 'ERR_TLS_HANDSHAKE'
+  /**
+   * Reserved for the host's egress policy (the sockworker runtime, or any
+   * embedder that guards connections): this package never denies on its
+   * own, but it passes a denial on as a `SocketError` with this code, so
+   * that a driver sees one error type whichever layer refused.
+   */
   | 'ERR_EGRESS_DENIED'
+  /** The tunnel transport (`via`, in `tunnel/`) was refused its token. */
   | 'ERR_TUNNEL_AUTH'
   | 'ERR_SOCKET_CLOSED'
   | 'ERR_SOCKET'
