@@ -71,9 +71,16 @@ describe('startPostgres', () => {
   })
 
   test('two servers run at once on different ports', async () => {
-    const [a, b] = await Promise.all([startPostgres(), startPostgres()])
-    await using first = a
-    await using second = b
+    // allSettled, not all: if one start fails, the other server must still
+    // be stopped, or it keeps the test file from exiting.
+    const started = await Promise.allSettled([startPostgres(), startPostgres()])
+    await using servers = new AsyncDisposableStack()
+    for (const result of started) if (result.status === 'fulfilled') servers.use(result.value)
+    const [a, b] = started.map((result) => {
+      if (result.status === 'rejected') throw result.reason
+      return result.value
+    })
+    const [first, second] = [a!, b!]
     assert.notEqual(first.port, second.port)
     assert.notEqual(first.dir, second.dir)
     await first.admin(`CREATE TABLE only_here (id int)`, 'sockworker')
