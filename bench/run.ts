@@ -3,6 +3,13 @@
  * then ours then baseline, ...) so that drift cancels out, then a table of
  * medians and ratios against the raw `node:net` / `node:dgram` baseline
  * measured in the same run. Results also go to `bench/results/latest.json`.
+ * Then the socket API scenarios run on Deno against Deno's own API
+ * (`bench/deno/run.ts`), unless `--side` asks for one half only.
+ *
+ * The `bun-*` scenarios (the socket API on Bun against Bun's raw API) need
+ * `globalThis.Bun`: under Node this script runs them in a Bun child process
+ * (`node_modules/.bin/bun bench/run.ts --only bun-...`) and folds its results
+ * into the same table and JSON. Under Bun it runs only those.
  *
  * Flags: `--quick` (small sizes, 3 rounds: a smoke run), `--only <name>`
  * (repeatable), `--rounds <n>` (default 5), `--side baseline|ours` (one half
@@ -13,17 +20,24 @@
  * npm run bench -- --quick --only ping-pong
  * npx node --cpu-prof --cpu-prof-dir /tmp/prof bench/run.ts --only connections --side ours
  */
+import { spawn } from 'node:child_process'
+
+import { once } from 'node:events'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { bunScenarios } from './bun/scenarios.ts'
 import type { Measurement, RunOptions, Scenario } from './common.ts'
 import { median } from './common.ts'
 import * as connections from './connections.ts'
 import { connectorScenarios } from './connectors/scenarios.ts'
 import * as pingPong from './ping-pong.ts'
+import * as quicPingPong from './quic-ping-pong.ts'
+import * as quicThroughput from './quic-throughput.ts'
+import * as quicVsTls from './quic-vs-tls.ts'
 import { runtimeScenarios } from './runtime/scenarios.ts'
 import * as tcpThroughput from './tcp-throughput.ts'
 import * as udp from './udp.ts'
@@ -33,14 +47,21 @@ import * as udp from './udp.ts'
  * against a hand-written server (issue 3), and pg in a worker against pg on
  * plain node:net (issue 4).
  */
-const SCENARIOS: Scenario[] = [
+const NODE_SCENARIOS: Scenario[] = [
   tcpThroughput,
   pingPong,
   connections,
   udp,
+  quicThroughput,
+  quicPingPong,
+  quicVsTls,
   ...runtimeScenarios,
   ...connectorScenarios,
 ]
+const onBun = 'Bun' in globalThis
+/** Set in the Bun child: print results as JSON for the parent instead of a table. */
+const asChild = process.env['SOCKWORKER_BENCH_CHILD'] === '1'
+const SCENARIOS = onBun ? bunScenarios : NODE_SCENARIOS
 type Side = 'baseline' | 'ours'
 
 interface SideResult {
@@ -73,7 +94,7 @@ const rounds = values.rounds === undefined ? (quick ? 3 : 5) : Number(values.rou
 if (!Number.isInteger(rounds) || rounds < 1) {
   throw new RangeError(`Cannot use --rounds "${values.rounds}": give a whole number of 1 or more`)
 }
-const names = new Set(SCENARIOS.map((s) => s.name))
+const names = new Set([...NODE_SCENARIOS, ...bunScenarios].map((s) => s.name))
 for (const only of values.only ?? []) {
   if (!names.has(only)) {
     throw new TypeError(`Unknown scenario "${only}": choose from ${[...names].join(', ')}`)
@@ -86,11 +107,70 @@ if (side !== undefined && side !== 'baseline' && side !== 'ours') {
 /** `--side` runs one half only, e.g. to profile it with `node --cpu-prof`. */
 const sidesToRun: Side[] = side === undefined ? ['baseline', 'ours'] : [side]
 const selected = SCENARIOS.filter((s) => !values.only || values.only.includes(s.name))
+const bunSelected = onBun
+  ? []
+  : bunScenarios.filter((s) => !values.only || values.only.includes(s.name)).map((s) => s.name)
 /** A run that takes longer than this is aborted and reported as an error. */
 const RUN_TIMEOUT_MS = quick ? 20_000 : 120_000
 
-v8.setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
+const gc = onBun ? bunGc() : nodeGc()
+
+function nodeGc(): () => void {
+  v8.setFlagsFromString('--expose-gc')
+  return runInNewContext('gc') as () => void
+}
+
+function bunGc(): () => void {
+  const bun = (globalThis as unknown as { Bun: { gc(force: boolean): void } }).Bun
+  return () => bun.gc(true)
+}
+
+/** The Bun that ran the `bun-*` scenarios, for the JSON report. */
+let childBunVersion: string | undefined
+
+/**
+ * Runs the selected `bun-*` scenarios in a Bun child with the same flags and
+ * returns its results; a child that fails is reported as an error per scenario.
+ */
+async function runOnBun(scenarioNames: string[]): Promise<ScenarioResult[]> {
+  const bun = join(import.meta.dirname, '..', 'node_modules', '.bin', 'bun')
+  const args = [join(import.meta.dirname, 'run.ts'), '--rounds', String(rounds)]
+  if (quick) args.push('--quick')
+  if (side !== undefined) args.push('--side', side)
+  for (const scenario of scenarioNames) args.push('--only', scenario)
+  const child = spawn(bun, args, {
+    env: { ...process.env, SOCKWORKER_BENCH_CHILD: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text))
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  }).catch((error: unknown) => {
+    log(`Cannot run ${bun}: ${message(error)}`)
+    return null
+  })
+  try {
+    const report = JSON.parse(out) as { bun: string; results: ScenarioResult[] }
+    childBunVersion = report.bun
+    return report.results
+  } catch {
+    const error = `the Bun child exited with ${code} and no results`
+    return bunScenarios
+      .filter((s) => scenarioNames.includes(s.name))
+      .map(({ name, figure, unit, target }) => ({
+        name,
+        figure,
+        unit,
+        target,
+        baseline: { runs: [], median: null, error },
+        ours: { runs: [], median: null, error },
+        ratio: null,
+        verdict: 'ERROR' as const,
+      }))
+  }
+}
 
 function log(line: string): void {
   process.stderr.write(line + '\n')
@@ -215,11 +295,17 @@ function notes(results: ScenarioResult[]): string[] {
 }
 
 const began = performance.now()
+const bunVersion = (globalThis as { Bun?: { version: string } }).Bun?.version
 log(
-  `sockworker bench: node ${process.version}, ${os.cpus().length} CPUs, ${rounds} rounds${quick ? ', quick' : ''}`,
+  `sockworker bench: ${bunVersion ? `bun ${bunVersion}` : `node ${process.version}`}, ${os.cpus().length} CPUs, ${rounds} rounds${quick ? ', quick' : ''}`,
 )
 const results: ScenarioResult[] = []
 for (const scenario of selected) results.push(await runScenario(scenario))
+if (asChild) {
+  process.stdout.write(JSON.stringify({ bun: bunVersion, results }))
+  process.exit(0)
+}
+if (bunSelected.length > 0) results.push(...(await runOnBun(bunSelected)))
 
 const extraNotes = notes(results)
 process.stdout.write(
@@ -232,6 +318,7 @@ await mkdir(out, { recursive: true })
 const report = {
   date: new Date().toISOString(),
   node: process.version,
+  bun: bunVersion ?? childBunVersion ?? null,
   platform: `${os.platform()} ${os.release()} ${os.arch()}`,
   cpus: os.cpus().length,
   cpuModel: os.cpus()[0]?.model,
@@ -244,5 +331,31 @@ const report = {
 }
 await writeFile(join(out, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
 log(`Wrote ${join(out, 'latest.json')} in ${report.seconds.toFixed(1)} s`)
+const denoFailed = side === undefined ? await runOnDeno() : false
 // A run that timed out may have left a socket behind; don't wait for it.
-process.exit(results.some((r) => r.verdict === 'ERROR') ? 1 : 0)
+process.exit(results.some((r) => r.verdict === 'ERROR') || denoFailed ? 1 : 0)
+
+/**
+ * The socket API scenarios again on Deno, against Deno's own API
+ * (bench/deno/run.ts), with the same flags. True when that run failed.
+ */
+async function runOnDeno(): Promise<boolean> {
+  const denoNames = ['tcp-throughput', 'ping-pong']
+  const wanted = values.only?.filter((name) => denoNames.includes(name))
+  // The Deno-only variant of tcp-throughput goes with it.
+  if (wanted?.includes('tcp-throughput')) wanted.push('tcp-throughput-owned')
+  if (values.only !== undefined && wanted?.length === 0) return false
+  const args = [
+    'run',
+    '-A',
+    join(import.meta.dirname, 'deno', 'run.ts'),
+    '--rounds',
+    String(rounds),
+  ]
+  if (quick) args.push('--quick')
+  for (const name of wanted ?? []) args.push('--only', name)
+  const deno = join(import.meta.dirname, '..', 'node_modules', '.bin', 'deno')
+  const child = spawn(deno, args, { stdio: 'inherit' })
+  const [code] = (await once(child, 'close')) as [number | null]
+  return code !== 0
+}

@@ -26,29 +26,54 @@ const MAX_BULK = 512 * 1024 * 1024
 export class RespReader {
   #buffer = new Uint8Array(0)
   #start = 0
+  #end = 0
+  /**
+   * A multibulk command whose arguments have partly arrived. Parsing resumes
+   * here: starting over from the command's first byte on every chunk made a
+   * command with many arguments cost time quadratic in its size.
+   */
+  #progress: Progress | undefined
 
   push(chunk: Uint8Array): void {
-    const rest = this.#buffer.subarray(this.#start)
-    const joined = new Uint8Array(rest.length + chunk.length)
-    joined.set(rest)
-    joined.set(chunk, rest.length)
-    this.#buffer = joined
-    this.#start = 0
+    if (this.#end + chunk.length > this.#buffer.length) this.#grow(chunk.length)
+    this.#buffer.set(chunk, this.#end)
+    this.#end += chunk.length
   }
 
   /** The next command's arguments, or `undefined` until more bytes arrive. Throws ProtocolError. */
   next(): Uint8Array[] | undefined {
-    while (this.#start < this.#buffer.length) {
+    const buffer = this.#buffer.subarray(0, this.#end)
+    while (this.#start < buffer.length) {
       const parsed =
-        this.#buffer[this.#start] === 42 /* '*' */
-          ? parseArray(this.#buffer, this.#start)
-          : parseInline(this.#buffer, this.#start)
-      if (!parsed) return undefined
+        this.#progress !== undefined || buffer[this.#start] === 42 /* '*' */
+          ? parseArray(buffer, this.#start, this.#progress)
+          : parseInline(buffer, this.#start)
+      if (parsed === undefined) return undefined
+      if (!('end' in parsed)) {
+        this.#progress = parsed
+        return undefined
+      }
+      this.#progress = undefined
       this.#start = parsed.end
       // Empty lines and `*0` are skipped, as Redis does.
       if (parsed.args.length > 0) return parsed.args
     }
     return undefined
+  }
+
+  /**
+   * Moves the unread bytes to the front of a buffer twice the size they and
+   * `more` need: appending then costs amortised constant time per byte,
+   * where copying everything on every chunk was quadratic for a large value.
+   */
+  #grow(more: number): void {
+    const unread = this.#end - this.#start
+    const next = new Uint8Array(Math.max(4096, 2 * (unread + more)))
+    next.set(this.#buffer.subarray(this.#start, this.#end))
+    if (this.#progress !== undefined) this.#progress.at -= this.#start
+    this.#buffer = next
+    this.#start = 0
+    this.#end = unread
   }
 }
 
@@ -57,31 +82,46 @@ interface Parsed {
   end: number
 }
 
-/** `*<n>\r\n` then n times `$<len>\r\n<bytes>\r\n`. */
-function parseArray(buffer: Uint8Array, start: number): Parsed | undefined {
-  const header = readLine(buffer, start, 'too big mbulk count string')
-  if (!header) return undefined
-  const count = parseLength(header.text.slice(1))
-  if (count === undefined || count > MAX_ARGS) {
-    throw new ProtocolError('invalid multibulk length')
+/** A multibulk command in progress: `count` arguments, those read so far, and where the next starts. */
+interface Progress {
+  count: number
+  args: Uint8Array[]
+  at: number
+}
+
+/** `*<n>\r\n` then n times `$<len>\r\n<bytes>\r\n`; resumes from `progress` when given. */
+function parseArray(
+  buffer: Uint8Array,
+  start: number,
+  progress: Progress | undefined,
+): Parsed | Progress | undefined {
+  let state = progress
+  if (state === undefined) {
+    const header = readLine(buffer, start, 'too big mbulk count string')
+    if (!header) return undefined
+    const count = parseLength(header.text.slice(1))
+    if (count === undefined || count > MAX_ARGS) {
+      throw new ProtocolError('invalid multibulk length')
+    }
+    state = { count, args: [], at: header.end }
   }
-  const args: Uint8Array[] = []
-  let at = header.end
-  for (let i = 0; i < count; i++) {
-    if (at >= buffer.length) return undefined
+  const { count, args } = state
+  while (args.length < count) {
+    const at = state.at
+    if (at >= buffer.length) return state
     if (buffer[at] !== 36 /* '$' */) {
       throw new ProtocolError(`expected '$', got '${String.fromCharCode(buffer[at] ?? 0)}'`)
     }
     const line = readLine(buffer, at, 'too big bulk count string')
-    if (!line) return undefined
+    if (!line) return state
     const length = parseLength(line.text.slice(1))
     if (length === undefined || length > MAX_BULK) throw new ProtocolError('invalid bulk length')
     // The value, then its CRLF (Redis skips those two bytes unread).
-    if (buffer.length < line.end + length + 2) return undefined
+    if (buffer.length < line.end + length + 2) return state
     args.push(buffer.slice(line.end, line.end + length))
-    at = line.end + length + 2
+    state.at = line.end + length + 2
   }
-  return { args, end: at }
+  return { args, end: state.at }
 }
 
 /** A line of words separated by spaces, ended by LF (CR optional). */

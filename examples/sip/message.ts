@@ -97,6 +97,8 @@ function parseHeaders(lines: string[]): Header[] | undefined {
     const colon = line.indexOf(':')
     const name = line.slice(0, colon).trim()
     if (colon < 1 || !TOKEN.test(name)) return undefined
+    // A bare CR is no line end in SIP, and copied into a response it would forge one.
+    if (line.includes('\r')) return undefined
     headers.push({ name, key: headerKey(name), value: line.slice(colon + 1).trim() })
   }
   return headers

@@ -13,15 +13,15 @@
  */
 import type { Socket } from '@sockworker/sockets'
 import type { Storage } from '../../packages/sockworker/src/storage/types.ts'
-import { type Line, LineReader } from './lines.ts'
+import { commandFor } from './command.ts'
+import { LineReader } from './lines.ts'
 import { concat, MessageBody, traceHeaders } from './message.ts'
-import { type Action, MAX_COMMAND_LINE, Session, type SmtpConfig } from './session.ts'
+import { type Action, Session, type SmtpConfig } from './session.ts'
 
 /** A line this long with no CRLF is not SMTP: the connection is dropped (421). */
 const MAX_BUFFERED = 64 * 1024
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 export default {
   async connect(socket: Socket, env: Record<string, unknown>): Promise<void> {
@@ -100,12 +100,6 @@ async function converse(
       return action.next
     }
   }
-}
-
-function commandFor(session: Session, line: Line): Action {
-  if (line === 'overflow') return { reply: '421 4.7.0 Line too long, closing', next: 'quit' }
-  if (line.length > MAX_COMMAND_LINE - 2) return session.tooLong()
-  return session.command(decoder.decode(line))
 }
 
 /** Reads the message after 354 and stores it; `undefined` if the client left mid-message. */

@@ -9,7 +9,18 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { connect, listen, type Socket } from '@sockworker/sockets'
 import { makeCerts } from '../helpers/certs.ts'
-import { Acceptor, decoder, dispose, encoder, limit, readText, server, within } from './util.ts'
+import {
+  Acceptor,
+  decoder,
+  dispose,
+  encoder,
+  lacks,
+  limit,
+  readText,
+  server,
+  serverStartTlsIsUnsupported,
+  within,
+} from './util.ts'
 
 test(
   'pg-cloudflare: connect, await writer.ready, read until done, closed.then',
@@ -138,6 +149,7 @@ test(
   limit,
   async () => {
     const certs = await makeCerts()
+    if (lacks('server StartTLS')) return serverStartTlsIsUnsupported(certs.server)
     const listener = listen({ type: 'tcp', hostname: '127.0.0.1', port: 0, tls: certs.server })
     const { port } = await within(listener.opened, 5000, 'the listener')
     const acceptor = new Acceptor(listener)

@@ -5,7 +5,17 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { connect, listen, type SocketOptions } from '@sockworker/sockets'
-import { dispose, echoServer, encoder, limit, readText, throwsMistake, within } from './util.ts'
+import {
+  dispose,
+  echoServer,
+  encoder,
+  expectUnsupported,
+  lacks,
+  limit,
+  readText,
+  throwsMistake,
+  within,
+} from './util.ts'
 
 const address = '127.0.0.1:9' // never reached: every call below must throw first
 
@@ -74,6 +84,21 @@ test('listen() validates its options at once', () => {
   throwsMistake(() => listen({ type: 'tls' }), TypeError, 'tls')
 })
 
+test(
+  'keepAlive: a delay in ms is used, or ERR_UNSUPPORTED where the runtime cannot set it',
+  limit,
+  async () => {
+    await using server = await echoServer()
+    const socket = connect(server.address, { keepAlive: 1000 })
+    try {
+      if (lacks('keepAlive delay')) return await expectUnsupported(socket.opened, 'opened')
+      await within(socket.opened, 5000, 'the socket to open')
+    } finally {
+      await dispose(socket)
+    }
+  },
+)
+
 test('every valid plain-TCP option is accepted together', limit, async () => {
   await using server = await echoServer()
   const controller = new AbortController()
@@ -81,7 +106,7 @@ test('every valid plain-TCP option is accepted together', limit, async () => {
     secureTransport: 'off',
     allowHalfOpen: false,
     noDelay: false,
-    keepAlive: 1000,
+    keepAlive: lacks('keepAlive delay') ? true : 1000,
     connectTimeout: 5000,
     idleTimeout: 0,
     highWaterMark: 1024,

@@ -9,22 +9,27 @@ import { before, describe, test } from 'node:test'
 import { connect, type Socket, SocketError } from '@sockworker/sockets'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
 import { serve } from '../helpers/serve.ts'
-import { dispose, rejection, send, within } from './util.ts'
+import { startTlsPeer } from './peers.ts'
+import {
+  dispose,
+  encoder,
+  lacks,
+  negotiate,
+  readText,
+  rejection,
+  send,
+  serverStartTlsIsUnsupported,
+  within,
+} from './util.ts'
 
 let certs: CertSet
 before(async () => {
   certs = await makeCerts()
 })
 
-/** The plaintext part of an SMTP-like STARTTLS conversation, as the client and server. */
-async function negotiate(client: Socket, accepted: Socket): Promise<void> {
-  await send(accepted, client, '220 ready\r\n')
-  await send(client, accepted, 'STARTTLS\r\n')
-  await send(accepted, client, '220 go ahead\r\n')
-}
-
 describe('StartTLS', () => {
   test('startTls() on both ends hands the connection to new TLS sockets', async () => {
+    if (lacks('server StartTLS')) return serverStartTlsIsUnsupported(certs.server)
     await using srv = await serve({ type: 'tcp', tls: certs.server })
     const client = connect(srv.address, { secureTransport: 'starttls', tls: { ca: certs.ca } })
     const sockets: Socket[] = [client]
@@ -65,6 +70,7 @@ describe('StartTLS', () => {
   })
 
   test('update({ type: "tls" }) upgrades both ends in place', async () => {
+    if (lacks('server StartTLS')) return serverStartTlsIsUnsupported(certs.server)
     await using srv = await serve({ type: 'tcp', tls: certs.server })
     const client = connect(srv.address, { secureTransport: 'starttls' })
     let accepted: Socket | undefined
@@ -92,6 +98,7 @@ describe('StartTLS', () => {
   })
 
   test('startTls() options add to those given to connect()', async () => {
+    if (lacks('server StartTLS')) return serverStartTlsIsUnsupported(certs.server)
     await using srv = await serve({ type: 'tcp', tls: certs.server })
     const client = connect(srv.address, { secureTransport: 'starttls' })
     const sockets: Socket[] = [client]
@@ -115,6 +122,7 @@ describe('StartTLS', () => {
   })
 
   test('startTls() verifies the server certificate', async () => {
+    if (lacks('server StartTLS')) return serverStartTlsIsUnsupported(certs.server)
     await using srv = await serve({ type: 'tcp', tls: certs.untrusted })
     const client = connect(srv.address, { secureTransport: 'starttls', tls: { ca: certs.ca } })
     const sockets: Socket[] = [client]
@@ -127,6 +135,35 @@ describe('StartTLS', () => {
       const error = await within(rejection(clientTls.opened, 'opened'), 5000, 'opened to reject')
       assert.ok(error instanceof SocketError, `Expected a SocketError, got ${String(error)}`)
       assert.equal(error.code, 'ERR_TLS_CERT')
+    } finally {
+      await dispose(...sockets)
+    }
+  })
+
+  test('a starttls client upgrades against a raw node:tls server', async () => {
+    // The server is not ours, so this runs on every runtime, Deno included.
+    await using peer = await startTlsPeer(certs.server)
+    const client = connect(`127.0.0.1:${peer.port}`, {
+      secureTransport: 'starttls',
+      sni: 'localhost',
+      tls: { ca: certs.ca },
+    })
+    const sockets: Socket[] = [client]
+    try {
+      const reader = client.readable.getReader()
+      assert.equal(await readText(reader, 11), '220 ready\r\n')
+      const writer = client.writable.getWriter()
+      await writer.write(encoder.encode('STARTTLS\r\n'))
+      assert.equal(await readText(reader, 14), '220 go ahead\r\n')
+      reader.releaseLock()
+      writer.releaseLock()
+      const secure = client.startTls()
+      sockets.push(secure)
+      const info = await within(secure.opened, 5000, 'the TLS handshake')
+      assert.equal(info.tls?.authorized, true)
+      await secure.writable.getWriter().write(encoder.encode('EHLO secure\r\n'))
+      assert.equal(await within(peer.secureLine, 5000, 'the line over TLS'), 'EHLO secure')
+      assert.equal(await readText(secure.readable.getReader(), 17), '250 EHLO secure\r\n')
     } finally {
       await dispose(...sockets)
     }

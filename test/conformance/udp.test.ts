@@ -178,3 +178,21 @@ test('close() on a UDP socket is idempotent and resolves closed', limit, async (
   const reader = messages(socket)
   assert.equal((await within(reader.read(), 5000, 'end of messages')).done, true)
 })
+
+test('a datagram addressed to a host name goes to the address it resolves to', limit, async () => {
+  const receiver = bound()
+  const from = bound()
+  try {
+    const { localPort } = await within(receiver.opened, 5000, 'the receiver')
+    await within(from.opened, 5000, 'the sender')
+    await sender(from).write({
+      data: encoder.encode('by name'),
+      remoteAddress: 'localhost',
+      remotePort: localPort,
+    })
+    const message = await nextMessage(messages(receiver))
+    assert.equal(decoder.decode(message.data), 'by name')
+  } finally {
+    await dispose(receiver, from)
+  }
+})

@@ -4,7 +4,7 @@
  * Deno and Bun.
  */
 import assert from 'node:assert/strict'
-import { listen, type Socket, type SocketListener } from '@sockworker/sockets'
+import { connect, listen, type Socket, type SocketListener } from '@sockworker/sockets'
 
 import { concat } from '../helpers/bytes.ts'
 import { within } from '../helpers/timers.ts'
@@ -218,5 +218,67 @@ export async function send(from: Socket, to: Socket, text: string): Promise<void
   } finally {
     writer.releaseLock()
     reader.releaseLock()
+  }
+}
+
+/** The runtime running the suite. */
+export const runtime: 'node' | 'deno' | 'bun' =
+  'Deno' in globalThis ? 'deno' : 'Bun' in globalThis ? 'bun' : 'node'
+
+/**
+ * What each runtime documents as `ERR_UNSUPPORTED` (the README's capability
+ * table). A test of such a feature checks the documented error there instead.
+ */
+const unsupportedOn = {
+  'server StartTLS': ['deno'],
+  'TLS server SNI': ['deno', 'bun'],
+  'UDP reusePort': ['bun'],
+  QUIC: ['deno', 'bun'],
+  'TLS client certificates on the server': ['deno'],
+  'tls.verify: false': ['deno'],
+  'keepAlive delay': ['deno'],
+} as const satisfies Record<string, ReadonlyArray<typeof runtime>>
+
+/** True when this runtime documents `feature` as unsupported. */
+export function lacks(feature: keyof typeof unsupportedOn): boolean {
+  return (unsupportedOn[feature] as ReadonlyArray<string>).includes(runtime)
+}
+
+/** What `info.tls` can tell beyond ALPN: Deno's handshake reports nothing else. */
+export const reportsTlsDetails = runtime !== 'deno'
+
+/** Asserts that `promise` rejects with `ERR_UNSUPPORTED` naming this runtime. */
+export async function expectUnsupported(promise: Promise<unknown>, what: string): Promise<void> {
+  const error = await within(rejection(promise, what), 5000, `${what} to reject`)
+  assert.ok(
+    error instanceof Error && (error as { code?: unknown }).code === 'ERR_UNSUPPORTED',
+    `Expected ERR_UNSUPPORTED from ${what}, got ${String(error)}`,
+  )
+  const name = { node: 'Node', deno: 'Deno', bun: 'Bun' }[runtime]
+  assert.ok(error.message.includes(name), `"${error.message}" should name ${name}`)
+}
+
+/** The plaintext part of an SMTP-like STARTTLS conversation, as the client and server. */
+export async function negotiate(client: Socket, accepted: Socket): Promise<void> {
+  await send(accepted, client, '220 ready\r\n')
+  await send(client, accepted, 'STARTTLS\r\n')
+  await send(accepted, client, '220 go ahead\r\n')
+}
+
+/**
+ * Where the runtime has no server-side StartTLS (Deno), the accepted
+ * socket's `startTls()` fails with the documented `ERR_UNSUPPORTED`.
+ */
+export async function serverStartTlsIsUnsupported(tls: { cert: string; key: string }) {
+  await using srv = await server({ type: 'tcp', tls })
+  const client = connect(srv.address, { secureTransport: 'starttls' })
+  try {
+    const accepted = await srv.accept.next()
+    await negotiate(client, accepted)
+    const serverTls = accepted.startTls()
+    srv.accept.accepted.push(serverTls)
+    await expectUnsupported(serverTls.opened, "the server side's startTls()")
+  } finally {
+    await dispose(client)
   }
 }

@@ -21,6 +21,7 @@ const expectations: RegExp[][] = [
   [/^TLSv1\.3 echo\/1 .*CN=localhost/m],
   [/^upgraded: true TLSv1\.3$/m],
   [/^hello from port \d+$/m],
+  [/^over QUIC$/m, /^closed with \{ closeCode: 0, reason: 'done' \}$/m],
   [
     /^TypeError: Cannot parse address "localhost": port is missing/m,
     /^ECONNREFUSED - Cannot connect/m,

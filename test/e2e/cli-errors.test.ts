@@ -105,7 +105,7 @@ describe('sockworker: errors and exit codes', { concurrency: 3 }, () => {
     await using project = await tempProject({ 'worker.ts': ECHO })
     const { code, stderr } = await runCli(['dev', project.path('worker.ts')])
     assert.equal(code, 2)
-    assert.match(stderr, /--tcp, --tls, --udp or --http/)
+    assert.match(stderr, /--tcp, --tls, --udp, --quic or --http/)
   })
 
   test('dev usage mistakes exit 2: a missing file, a bad address, --tls without a certificate', async () => {

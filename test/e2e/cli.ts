@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -116,6 +116,8 @@ export async function readyPorts(cli: Cli, types: string[]): Promise<Record<stri
 /** A temporary directory with the given files, removed by `await using`. */
 export async function tempProject(files: Record<string, string>) {
   const dir = await mkdtemp(join(tmpdir(), 'sockworker-e2e-'))
+  // mkdtemp makes it 0700; under a root `serve`, replicas run as nobody and read workers here.
+  await chmod(dir, 0o755)
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text)
   return {
     dir,
@@ -142,7 +144,7 @@ export interface ReadyListener {
  * const [tcp, udp] = await readyListeners(cli, 2)
  */
 export async function readyListeners(cli: Cli, count: number): Promise<ReadyListener[]> {
-  const pattern = /ready[^\n]*?\b(tcp|tls|udp|http) ([\d.:[\]a-f]+):(\d+)/
+  const pattern = /ready[^\n]*?\b(tcp|tls|udp|quic|http) ([\d.:[\]a-f]+):(\d+)/
   const found: ReadyListener[] = []
   let from = 0
   while (found.length < count) {

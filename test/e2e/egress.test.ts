@@ -116,6 +116,15 @@ describe('egress through sockworker serve', () => {
     assert.deepEqual(replies, ['udp error ERR_EGRESS_DENIED', 'udp error ERR_EGRESS_DENIED'])
   })
 
+  test('QUIC: a connection to loopback from new Socket({ type: "quic" }) is denied', async () => {
+    const before = seen.udp
+    assert.equal(
+      await ask(ports.strict, `quic 127.0.0.1 ${udpPort}`),
+      'quic error ERR_EGRESS_DENIED',
+    )
+    assert.equal(seen.udp, before, 'no packet reached the echo socket')
+  })
+
   test('allow "loopback" lets the same worker through, over TCP and UDP', async () => {
     for (const how of ['cf', 'socket', 'net']) {
       assert.equal(await ask(ports.open, `${how} 127.0.0.1 ${tcpPort}`), `${how} ok ping`)

@@ -184,6 +184,17 @@ describe('examples/smtp', { concurrency: false }, () => {
     assert.ok(text.includes(body), JSON.stringify(text))
   })
 
+  // swaks only *recommends* libnet-ssleay-perl, so an install with
+  // --no-install-recommends leaves it without TLS. This names the fix.
+  test('swaks can speak TLS: Net::SSLeay (Debian libnet-ssleay-perl) is installed', async () => {
+    const { stdout, stderr } = await run('swaks', ['--support'], { timeout: 15_000 })
+    assert.match(
+      stdout + stderr,
+      /=== TLS supported/,
+      `swaks --support says:\n${stdout}${stderr}\nInstall libnet-ssleay-perl (scripts/debian-packages.txt lists it; npm run setup installs it)`,
+    )
+  })
+
   test('swaks --tls upgrades with STARTTLS, verifying the certificate', async () => {
     const file = project.path('tls.eml')
     await project.write('tls.eml', RAW_MESSAGE.replace('SUBJECT', 'swaks over tls'))

@@ -9,9 +9,11 @@ import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { promisify } from 'node:util'
 import { exchange, readyListeners, startCli, tempProject } from './cli.ts'
 
 const examples = join(import.meta.dirname, '..', '..', 'examples')
+const run = promisify(execFile)
 
 test('the examples npm start serves answer real clients', { timeout: 60_000 }, async () => {
   const original = await readFile(join(examples, 'sockworker.toml'), 'utf8')
@@ -55,4 +57,20 @@ test('the examples npm start serves answer real clients', { timeout: 60_000 }, a
     await new Promise((resolve) => setTimeout(resolve, 100)) // replicas report once a second
   }
   assert.match(metrics, /sockworker_connections_total\{worker="echo"\} [2-9]/)
+
+  // smtp: the README's own swaks command, STARTTLS verified against the
+  // certificate npm run setup made.
+  const [, smtpPort] = await cli.waitFor(/smtp ready listener=tcp 127\.0\.0\.1:(\d+)/)
+  const { stdout: swaks } = await run(
+    'swaks',
+    [
+      ...['--server', `127.0.0.1:${smtpPort}`, '--to', 'you@example.test', '--tls'],
+      ...['--tls-ca-path', join(examples, '.certs', 'smtp.crt')],
+    ],
+    { timeout: 15_000 },
+  ).catch((error: unknown) => {
+    throw new Error(`The README's swaks --tls command failed: ${String(error)}`)
+  })
+  assert.match(swaks, /TLS started/)
+  assert.match(swaks, /<~ {2}250 2\.0\.0 Ok: queued as/)
 })

@@ -142,6 +142,25 @@ describe('sockworker dev: handler forms over TCP', { concurrency: 3 }, () => {
     })
   })
 
+  // Regression: a throw from an addEventListener('connect') listener used to
+  // surface as an uncaught exception and restart the replica.
+  test("a connect listener's throw ends its own connection; the replica serves the next", async () => {
+    const source = `
+let calls = 0
+addEventListener('connect', (e) => {
+  if (++calls === 1) throw new Error('first connection refused on purpose')
+  e.socket.readable.pipeTo(e.socket.writable)
+})
+`
+    const { cli, port, project } = await devWorker('worker.ts', source)
+    await using _project = project
+    await using _cli = cli
+    assert.equal(await exchange(port, 'dropped'), '')
+    assert.equal(await exchange(port, 'second'), 'second')
+    assert.match(cli.output, /first connection refused on purpose/)
+    assert.doesNotMatch(cli.output, /uncaught exception/)
+  })
+
   test('an unchanged workerd-style echo worker (.js) echoes', async () => {
     await withWorker('worker.js', WORKERD_ECHO, async (port) => {
       assert.equal(await exchange(port, 'workerd echo\r\n'), 'workerd echo\r\n')

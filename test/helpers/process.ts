@@ -20,6 +20,12 @@ export interface PeerOptions {
   timeout?: number
   cwd?: string
   env?: NodeJS.ProcessEnv
+  /**
+   * Run the peer in its own process group and signal the whole group: for
+   * launchers such as `npx` that do not pass SIGTERM on to what they start.
+   * Default: `false`.
+   */
+  group?: boolean
 }
 
 export interface Exit {
@@ -49,10 +55,11 @@ export interface Peer extends AsyncDisposable {
   kill(): Promise<void>
 }
 
-const live = new Set<ChildProcess>()
+/** How to signal each live peer (the process, or its whole group). */
+const live = new Set<(signal: NodeJS.Signals) => void>()
 // Last resort if a test file crashes before its `after` hooks run.
 process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL')
+  for (const sendSignal of live) sendSignal('SIGKILL')
 })
 
 /**
@@ -75,14 +82,23 @@ export async function spawnPeer(
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+    detached: options.group ?? false,
   })
-  live.add(child)
+  const sendSignal = (name: NodeJS.Signals) => {
+    if (!options.group || child.pid === undefined) return void child.kill(name)
+    try {
+      process.kill(-child.pid, name)
+    } catch {
+      // The group is gone already.
+    }
+  }
+  live.add(sendSignal)
   // 'close' (not 'exit') comes after stdout and stderr are drained.
   let closed = false
   const exited = new Promise<Exit>((resolve) => {
     child.once('close', (code, signal) => {
       closed = true
-      live.delete(child)
+      live.delete(sendSignal)
       resolve({ code, signal })
     })
   })
@@ -132,8 +148,8 @@ export async function spawnPeer(
 
   const kill = async () => {
     if (closed) return
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 2_000)
+    sendSignal('SIGTERM')
+    const timer = setTimeout(() => sendSignal('SIGKILL'), 2_000)
     try {
       await within(exited, 5_000, `${describe()} to exit after SIGTERM`)
     } finally {

@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
 import { connect, type Socket, SocketError, type SocketOptions } from '@sockworker/sockets'
-import { decoder, dispose, encoder, readAll, readText, within } from '../conformance/util.ts'
+import {
+  decoder,
+  dispose,
+  encoder,
+  readAll,
+  readText,
+  reportsTlsDetails,
+  within,
+} from '../conformance/util.ts'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
 import { type Peer, spawnPeer } from '../helpers/process.ts'
 
@@ -59,9 +67,11 @@ describe('openssl s_server', () => {
     const client = connectTls(port)
     try {
       const info = await within(client.opened, 5000, 'the handshake with s_server')
-      assert.equal(info.tls?.protocol, 'TLSv1.3')
       assert.equal(info.tls?.authorized, true)
-      assert.match(info.tls?.peerCertificate?.subject ?? '', /CN=localhost/)
+      if (reportsTlsDetails) {
+        assert.equal(info.tls?.protocol, 'TLSv1.3')
+        assert.match(info.tls?.peerCertificate?.subject ?? '', /CN=localhost/)
+      }
       await write(client, 'hello s_server\n')
       await peer.waitFor('hello s_server')
       peer.stdin?.write('hello sockworker\n')

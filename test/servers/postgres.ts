@@ -5,7 +5,14 @@
  */
 import { chmod, chown, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runTool, type ServerProcess, type Stoppable, spawnServer, stoppable } from './process.ts'
+import {
+  type Restartable,
+  runTool,
+  type ServerProcess,
+  type Stoppable,
+  spawnServer,
+  stoppable,
+} from './process.ts'
 import {
   type Deadline,
   HOST,
@@ -30,7 +37,7 @@ export interface PostgresOptions extends StartOptions {
 }
 
 /** A running PostgreSQL server. */
-export interface PgServer extends Stoppable {
+export interface PgServer extends Stoppable, Restartable {
   /** Always `127.0.0.1`. */
   host: string
   port: number
@@ -81,12 +88,13 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<PgSe
   try {
     await initCluster(tools.initdb, dir, account, deadline)
     const settings = await serverSettings(dir, options.ssl, account)
-    const port = await onFreePort(async (port) => {
+    const launch = async (port: number, until: Deadline) => {
       const args = ['-D', join(dir, 'data'), '-p', String(port), ...settings]
       server = spawnServer(tools.postgres, args, { account, cwd: dir })
-      await waitUntil(() => pgIsReady(isReady, port, dir), { server, deadline })
+      await waitUntil(() => pgIsReady(isReady, port, dir), { server, deadline: until })
       return port
-    })
+    }
+    const port = await onFreePort((port) => launch(port, deadline))
     const admin = (sql: string, database = 'postgres'): Promise<string> =>
       psqlAdmin(tools.psql, { dir, port, database, timeout: 10_000 }, [sql])
     await psqlAdmin(tools.psql, { dir, port, database: 'postgres', timeout: deadline.left() }, [
@@ -103,8 +111,10 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<PgSe
       ssl: options.ssl !== undefined,
       dir,
       admin,
+      down: async () => void (await server?.stop('SIGINT', 5_000)),
+      up: async () => void (await launch(port, startDeadline())),
       // SIGINT is PostgreSQL's fast shutdown: it ends open sessions instead of waiting for them.
-      ...stoppable(server!, dir, 'SIGINT', 5_000),
+      ...stoppable(() => server!, dir, 'SIGINT', 5_000),
     }
   } catch (error) {
     const log = server?.tail()

@@ -176,23 +176,34 @@ function lastLines(text: string, count = 40): string {
   return text.trimEnd().split('\n').slice(-count).join('\n')
 }
 
+/** A fixture whose server can go away and come back, for outage tests. */
+export interface Restartable {
+  /** Shuts the server down (its clean shutdown), keeping its directory and data. */
+  down(): Promise<void>
+  /** Starts it again on the same port (and data); resolves once it is ready. */
+  up(): Promise<void>
+}
+
 /**
  * `stop()` for a fixture: `signal` (the server's clean shutdown), SIGKILL
  * after `graceMs`, then the directory goes. Idempotent.
+ *
+ * `server` may be a getter, for a fixture that restarts its process.
  *
  * @example
  * return { port, ...stoppable(server, dir, 'SIGINT', 5_000) }
  */
 export function stoppable(
-  server: ServerProcess,
+  server: ServerProcess | (() => ServerProcess),
   dir: string,
   signal: NodeJS.Signals,
   graceMs: number,
 ): Stoppable {
   let stopping: Promise<void> | undefined
+  const current = typeof server === 'function' ? server : () => server
   const stop = (options: StopOptions = {}): Promise<void> => {
     stopping ??= (async () => {
-      await server.stop(options.force ? 'SIGKILL' : signal, graceMs)
+      await current().stop(options.force ? 'SIGKILL' : signal, graceMs)
       await removeServerDir(dir)
     })()
     return stopping

@@ -2,7 +2,13 @@
  * A real Redis server for tests: redis-server from the Debian package, on
  * 127.0.0.1 and a free port, persisting nothing, in a temporary directory.
  */
-import { type ServerProcess, type Stoppable, spawnServer, stoppable } from './process.ts'
+import {
+  type Restartable,
+  type ServerProcess,
+  type Stoppable,
+  spawnServer,
+  stoppable,
+} from './process.ts'
 import {
   HOST,
   onFreePort,
@@ -15,7 +21,7 @@ import {
 import { findBinary, makeServerDir, removeServerDir } from './system.ts'
 
 /** A running Redis server (no password: Redis' default, loopback only). */
-export interface RedisServer extends Stoppable {
+export interface RedisServer extends Stoppable, Restartable {
   /** Always `127.0.0.1`. */
   host: string
   port: number
@@ -39,24 +45,28 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
   const dir = await makeServerDir('sockworker-redis-')
   // Not narrowed to `undefined`: the port callback below assigns it.
   let server = undefined as ServerProcess | undefined
+  const launch = async (port: number, until: typeof deadline) => {
+    const args = [
+      ['--port', String(port), '--bind', HOST, '--dir', dir],
+      // Nothing to keep: no RDB snapshots, no append-only file.
+      ['--save', '', '--appendonly', 'no'],
+      ['--daemonize', 'no', '--logfile', ''],
+    ].flat()
+    server = spawnServer(redisServer, args, { cwd: dir })
+    await waitUntil(() => ping(port), { server, deadline: until })
+    return port
+  }
   try {
-    const port = await onFreePort(async (port) => {
-      const args = [
-        ['--port', String(port), '--bind', HOST, '--dir', dir],
-        // Nothing to keep: no RDB snapshots, no append-only file.
-        ['--save', '', '--appendonly', 'no'],
-        ['--daemonize', 'no', '--logfile', ''],
-      ].flat()
-      server = spawnServer(redisServer, args, { cwd: dir })
-      await waitUntil(() => ping(port), { server, deadline })
-      return port
-    })
+    const port = await onFreePort((port) => launch(port, deadline))
     return {
       host: HOST,
       port,
       url: `redis://${HOST}:${port}`,
       dir,
-      ...stoppable(server!, dir, 'SIGTERM', 5_000),
+      // A restarted Redis starts empty: it persists nothing.
+      down: async () => void (await server?.stop('SIGTERM', 5_000)),
+      up: async () => void (await launch(port, startDeadline())),
+      ...stoppable(() => server!, dir, 'SIGTERM', 5_000),
     }
   } catch (error) {
     const log = server?.tail()

@@ -5,10 +5,11 @@
 import type { DatagramTransport } from './datagram-transport.ts'
 import type { ResolvedOptions } from './options.ts'
 import type { ByteChannel, TlsParams } from './platform.ts'
+import type { QuicTransport } from './quic/transport.ts'
 import { StreamTransport, type TransportEvents } from './stream-transport.ts'
 import type { SocketType } from './types.ts'
 
-export type Transport = StreamTransport | DatagramTransport
+export type Transport = StreamTransport | DatagramTransport | QuicTransport
 
 /** Only this package makes attachments: `new Socket(init, attachment)` is internal. */
 export class Attachment {

@@ -20,6 +20,8 @@ export type SocketErrorCode =
   | 'EMSGSIZE'
   | 'ERR_TLS_CERT'
   | 'ERR_TLS_HANDSHAKE'
+  | 'ERR_TLS_ALPN'
+  | 'ERR_QUIC_TRANSPORT'
   /**
    * Reserved for the host's egress policy (the sockworker runtime, or any
    * embedder that guards connections): this package never denies on its
@@ -30,6 +32,8 @@ export type SocketErrorCode =
   /** The tunnel transport (`via`, in `tunnel/`) was refused its token. */
   | 'ERR_TUNNEL_AUTH'
   | 'ERR_SOCKET_CLOSED'
+  /** The runtime cannot do what was asked (the message names the runtime and the feature). */
+  | 'ERR_UNSUPPORTED'
   | 'ERR_SOCKET'
 
 /**
@@ -50,6 +54,16 @@ export class SocketError extends Error {
     super(message, options)
     this.code = code
   }
+}
+
+/**
+ * The runtime cannot do what was asked (Deno has no server-side StartTLS, for
+ * example). The message names the runtime and the feature; the README's
+ * capability table lists them all.
+ */
+export function unsupported(runtime: string, feature: string, advice?: string): SocketError {
+  const tail = advice === undefined ? '' : `; ${advice}`
+  return new SocketError('ERR_UNSUPPORTED', `${runtime} does not support ${feature}${tail}`)
 }
 
 /** True when `value` is a `SocketError`, also across realms and package copies. */

@@ -6,6 +6,8 @@ import { streamAttachment } from './attachment.ts'
 import { SocketListener } from './listener.ts'
 import { checkAlpn, checkDuration, checkHighWaterMark, checkSignal, checkTls } from './options.ts'
 import { platform, type TlsParams } from './platform.ts'
+import { listenQuic } from './quic/listen.ts'
+import type { QuicListenOptions } from './quic/types.ts'
 import { Socket } from './socket.ts'
 import type { ListenOptions } from './types.ts'
 import { UdpFlows } from './udp-flows.ts'
@@ -21,13 +23,16 @@ const defaultUdpFlowIdle = 30_000
  *   socket.readable.pipeTo(socket.writable).catch(() => {})
  * }
  */
-export function listen(options: ListenOptions = {}): SocketListener {
+export function listen(options: ListenOptions | QuicListenOptions = {}): SocketListener {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('Invalid listen options: expected an object such as { port: 7000 }')
   }
+  if (options.type === 'quic') return listenQuic(options)
   const type = options.type ?? 'tcp'
   if (type !== 'tcp' && type !== 'tls' && type !== 'udp') {
-    throw new TypeError(`Invalid listener type "${String(type)}": expected "tcp", "tls" or "udp"`)
+    throw new TypeError(
+      `Invalid listener type "${String(type)}": expected "tcp", "tls", "udp" or "quic"`,
+    )
   }
   const hostname = checkHostname(options.hostname ?? '127.0.0.1')
   const port = checkPort(options.port ?? 0, 'port', true)

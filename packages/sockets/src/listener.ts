@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// ^ Our declarations use Symbol.asyncDispose: consumers get the lib that declares it.
 /**
  * `SocketListener`: accepted connections as an async iterable, as Deno's
  * listeners are, plus a `socket` event. The kind of listener (a stream server

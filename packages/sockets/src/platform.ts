@@ -76,6 +76,10 @@ export interface ByteChannel {
   /** Sends FIN after pending writes; `done` runs when it is sent. */
   end(done: (error?: SocketError) => void): void
   destroy(error?: SocketError): void
+  /** Optional: the caller's abort reason, just before `destroy()`; QUIC resets the stream with its code. */
+  aborting?(reason: unknown): void
+  /** Optional: the readable was cancelled; QUIC asks the peer to stop sending. */
+  cancelRead?(reason: unknown): void
   tune(tuning: ChannelTuning): void
   /**
    * Wraps this connection in TLS and returns the new channel. This channel

@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// ^ Our declarations use Symbol.asyncDispose: consumers get the lib that declares it.
 /**
  * `Socket`: one connection, TCP, TLS or UDP, in the shape of the original
  * proposal and of `cloudflare:sockets`. The socket owns the lifecycle
@@ -16,6 +18,7 @@ import {
 import { checkType, type ResolvedOptions, resolveOptions } from './options.ts'
 import { type ByteChannel, platform, type TlsParams } from './platform.ts'
 import { noop } from './promises.ts'
+import { quicSocket } from './quic/platform.ts'
 import { fromStartTlsOptions } from './start-tls-options.ts'
 import { StreamTransport, type TransportEvents } from './stream-transport.ts'
 import { openTunnel, tunnelRouteFor } from './tunnel/open.ts'
@@ -43,9 +46,9 @@ const defaultUdpHighWaterMark = 1 << 20
  * await socket.close()
  */
 export class Socket extends EventTarget {
-  readonly #type: SocketType
-  readonly #options: ResolvedOptions
-  readonly #transport: Transport
+  readonly #type!: SocketType
+  readonly #options!: ResolvedOptions
+  readonly #transport!: Transport
   readonly #opened = Promise.withResolvers<SocketInfo>()
   readonly #closed = Promise.withResolvers<void>()
   /** Made when `signal` is first read: most sockets never need one. */
@@ -55,7 +58,7 @@ export class Socket extends EventTarget {
   #endError: unknown
   #opening = true
   #unwatchSignal: (() => void) | undefined
-  #secureTransport: SecureTransport
+  #secureTransport!: SecureTransport
   #upgradeTls: TlsParams | undefined
   #upgraded = false
   #closing: Promise<void> | undefined
@@ -64,6 +67,11 @@ export class Socket extends EventTarget {
 
   constructor(init: SocketInit, attachment?: Attachment) {
     super()
+    // QUIC connections are a subclass with the WebTransport members.
+    if (attachment === undefined && (init as SocketInit | null)?.type === 'quic') {
+      // biome-ignore lint/correctness/noConstructorReturn: the documented `new Socket({ type: 'quic' })` form
+      return quicSocket(init) as Socket
+    }
     if (typeof init !== 'object' || init === null) {
       throw new TypeError(
         'Invalid socket init: expected an object such as { remote: { address, port } }',
@@ -217,9 +225,6 @@ export class Socket extends EventTarget {
         init.highWaterMark === undefined ? defaultUdpHighWaterMark : this.#options.highWaterMark
       return openDatagramSocket(init, highWaterMark, this.#events())
     }
-    if (this.#type === 'quic') {
-      throw new TypeError('QUIC sockets are not available yet: use type "tcp", "tls" or "udp"')
-    }
     if (remote === undefined || typeof remote !== 'object') {
       throw new TypeError(`Cannot open a ${this.#type} socket without remote: { address, port }`)
     }
@@ -250,9 +255,15 @@ export class Socket extends EventTarget {
     return new StreamTransport(channel, this.#streamOptions(true), this.#events())
   }
 
+  /**
+   * A `starttls` client reads only what the application asks for: bytes
+   * read ahead of the upgrade would be the server's first TLS bytes, and
+   * Deno cannot start TLS while a read is in flight.
+   */
   #streamOptions(connecting: boolean) {
     const { allowHalfOpen, highWaterMark } = this.#options
-    return { allowHalfOpen, highWaterMark, connecting }
+    const ahead = this.#secureTransport === 'starttls' ? 0 : highWaterMark
+    return { allowHalfOpen, highWaterMark: ahead, connecting }
   }
 
   #armConnectTimeout(channel: ByteChannel, where: string): void {

@@ -10,6 +10,7 @@
 
 import { ownedBytes, toBytes } from './bytes.ts'
 import { closedError, SocketError } from './errors.ts'
+import { fastPipe, type PipeEnd, type PipeOptions } from './pipe-fast-path.ts'
 import type { ByteChannel, ChannelInfo, TlsParams } from './platform.ts'
 import { nextTurn, noop } from './promises.ts'
 import type { SocketStats } from './types.ts'
@@ -28,7 +29,10 @@ export interface StreamTransportOptions {
   connecting: boolean
 }
 
-export class StreamTransport {
+/** The transport behind each writable of ours, for the `pipeTo` fast path. */
+const pipeEnds = new WeakMap<WritableStream, StreamTransport>()
+
+export class StreamTransport implements PipeEnd {
   #channel: ByteChannel
   #options: StreamTransportOptions
   #events: TransportEvents
@@ -48,6 +52,8 @@ export class StreamTransport {
   #upgrading = false
   /** Channels start paused; the readable's first pull resumes it. */
   #paused = true
+  /** Set while a `pipeTo` fast path takes the incoming bytes. */
+  #divert: ((chunk: Uint8Array) => void) | undefined
   #finished = false
   #stats: SocketStats = {
     bytesSent: 0,
@@ -102,6 +108,7 @@ export class StreamTransport {
   abort(reason: unknown): void {
     this.#abortReason ??= reason
     this.#fail(reason)
+    this.#channel.aborting?.(reason)
     this.#channel.destroy()
   }
 
@@ -166,7 +173,8 @@ export class StreamTransport {
 
   #createReadable(): ReadableStream<Uint8Array> {
     const channel = () => this.#channel
-    return new ReadableStream(
+    return new ByteReadable(
+      this,
       {
         type: 'bytes',
         start: (controller) => {
@@ -180,10 +188,11 @@ export class StreamTransport {
           this.#paused = false
           channel().resume()
         },
-        cancel: () => {
+        cancel: (reason) => {
           // Nothing will read what arrives, so stop asking the peer for it.
           this.#readDone = true
           this.#pause()
+          this.#channel.cancelRead?.(reason)
         },
       },
       { highWaterMark: this.#options.highWaterMark },
@@ -211,7 +220,47 @@ export class StreamTransport {
       { highWaterMark: 1 },
     )
     gateReadyOnOpen(writable, this.#open.promise)
+    pipeEnds.set(writable, this)
     return writable
+  }
+
+  // PipeEnd: the `pipeTo` fast path (pipe-fast-path.ts).
+
+  get highWaterMark(): number {
+    return this.#options.highWaterMark
+  }
+
+  /** A closed readable reports its whole high-water mark, so the pipe reads on to its end. */
+  queuedBytes(): number {
+    const hwm = this.#options.highWaterMark
+    return hwm - (this.#reader?.desiredSize ?? hwm)
+  }
+
+  divert(sink: ((chunk: Uint8Array) => void) | undefined): void {
+    this.#divert = sink
+    if (sink !== undefined) this.hold(false)
+  }
+
+  hold(held: boolean): void {
+    if (held) return this.#pause()
+    if (!this.#paused || this.#upgrading || this.#readDone) return
+    this.#paused = false
+    this.#channel.resume()
+  }
+
+  forward(chunk: Uint8Array, done: () => void): boolean {
+    // A writable that closed under the pipe: the pipe is shutting down too.
+    if (this.#writeDone) return true
+    const count = () => {
+      this.#stats.bytesSent += chunk.byteLength
+      this.#stats.packetsSent++
+    }
+    const released = this.#channel.write(chunk, (error) => {
+      if (error === undefined) count()
+      done()
+    })
+    if (released) count()
+    return released
   }
 
   /**
@@ -261,6 +310,7 @@ export class StreamTransport {
     if (reader === undefined || this.#readDone) return
     this.#stats.bytesReceived += chunk.byteLength
     this.#stats.packetsReceived++
+    if (this.#divert !== undefined) return this.#divert(chunk)
     reader.enqueue(ownedBytes(chunk))
     if ((reader.desiredSize ?? 0) <= 0) this.#pause()
   }
@@ -327,5 +377,43 @@ export class StreamTransport {
     if (this.#finished) return
     this.#finished = true
     this.#events.close(error)
+  }
+}
+
+interface ByteSource {
+  type: 'bytes'
+  start(controller: ReadableByteStreamController): void
+  pull(): void
+  cancel(reason: unknown): void
+}
+
+/** `ReadableStream`'s byte-source constructor: its typings hide it behind the generic one. */
+const ByteStream: new (
+  source: ByteSource,
+  strategy: { highWaterMark: number },
+) => ReadableStream<Uint8Array> = ReadableStream
+
+/** Our byte readable: `pipeTo()` a writable of another socket of ours (or the same) takes the fast path. */
+class ByteReadable extends ByteStream {
+  readonly #transport: StreamTransport
+
+  constructor(transport: StreamTransport, source: ByteSource, strategy: { highWaterMark: number }) {
+    super(source, strategy)
+    this.#transport = transport
+  }
+
+  override pipeTo(
+    destination: WritableStream<Uint8Array>,
+    options: PipeOptions = {},
+  ): Promise<void> {
+    const target = pipeEnds.get(destination as WritableStream)
+    const signal = (options as PipeOptions | null)?.signal
+    const fast =
+      target !== undefined &&
+      !this.locked &&
+      !destination.locked &&
+      (signal === undefined || (signal instanceof AbortSignal && !signal.aborted))
+    if (!fast) return super.pipeTo(destination, options)
+    return fastPipe(this.#transport, this.getReader(), target, destination.getWriter(), options)
   }
 }

@@ -202,7 +202,7 @@ export interface ListenOptions {
 }
 
 export interface ListenerInfo {
-  type: 'tcp' | 'tls' | 'udp'
+  type: 'tcp' | 'tls' | 'udp' | 'quic'
   hostname: string
   port: number
 }

@@ -10,4 +10,10 @@
  *   async connect(socket, env, ctx) { await socket.readable.pipeTo(socket.writable) },
  * } satisfies WorkerHandlers
  */
-export type { ConnectEvent, Env, WorkerContext, WorkerHandlers } from './loader/handlers.ts'
+export type {
+  ConnectEvent,
+  Env,
+  FetchEvent,
+  WorkerContext,
+  WorkerHandlers,
+} from './loader/handlers.ts'

@@ -7,7 +7,8 @@
  * - socket: the global `new Socket({ remote })`;
  * - net: `net.connect()` from 'node:net';
  * - udp: the global `new Socket({ type: 'udp', remote })`, one datagram;
- * - dgram: `send()` of a 'node:dgram' socket, one datagram.
+ * - dgram: `send()` of a 'node:dgram' socket, one datagram;
+ * - quic: the global `new Socket({ type: 'quic', remote })`, its first stream.
  */
 import { connect } from 'cloudflare:sockets'
 import * as dgram from 'node:dgram'
@@ -22,6 +23,15 @@ const attempts = {
   net: netRoundTrip,
   udp: (host, port) => roundTrip(new Socket({ type: 'udp', remote: remote(host, port) })),
   dgram: dgramRoundTrip,
+  quic: (host, port) =>
+    roundTrip(
+      new Socket({
+        type: 'quic',
+        remote: remote(host, port),
+        alpn: ['egress'],
+        tls: { verify: false },
+      }),
+    ),
 }
 
 export default {

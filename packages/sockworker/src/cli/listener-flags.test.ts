@@ -8,6 +8,8 @@ const none: ListenerFlags = {
   tls: [],
   udp: [],
   http: [],
+  quic: [],
+  alpn: [],
   cert: undefined,
   key: undefined,
   'allow-half-open': undefined,

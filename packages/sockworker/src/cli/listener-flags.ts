@@ -8,6 +8,8 @@ export interface ListenerFlags {
   tcp: string[]
   tls: string[]
   udp: string[]
+  quic: string[]
+  alpn: string[]
   http: string[]
   cert: string | undefined
   key: string | undefined
@@ -21,6 +23,10 @@ export function listenersFromFlags(flags: ListenerFlags, idleTimeoutMs: number):
   if (flags.tls.length > 0 && tls === undefined) {
     throw new UsageError('--tls needs --cert FILE and --key FILE')
   }
+  if (flags.quic.length > 0 && (tls === undefined || flags.alpn.length === 0)) {
+    throw new UsageError('--quic needs --cert FILE, --key FILE and --alpn PROTO')
+  }
+  const alpn = flags.alpn.length > 0 ? { alpn: flags.alpn } : {}
   const make = (type: ListenerType, value: string): ListenerConfig => {
     const { hostname, port } = listenAddressFlag(value, `--${type}`)
     const listener: ListenerConfig = {
@@ -31,17 +37,19 @@ export function listenersFromFlags(flags: ListenerFlags, idleTimeoutMs: number):
       allowHalfOpen: (type === 'tcp' || type === 'tls') && flags['allow-half-open'] === true,
       idleTimeoutMs: type === 'udp' ? flowIdleMs : idleTimeoutMs,
     }
-    if (tls !== undefined && (type === 'tls' || type === 'tcp')) listener.tls = tls
+    if (tls !== undefined && (type === 'tls' || type === 'tcp')) listener.tls = { ...tls, ...alpn }
+    if (tls !== undefined && type === 'quic') listener.tls = { ...tls, ...alpn }
     return listener
   }
   const all = [
     ...flags.tcp.map((v) => make('tcp', v)),
     ...flags.tls.map((v) => make('tls', v)),
     ...flags.udp.map((v) => make('udp', v)),
+    ...flags.quic.map((v) => make('quic', v)),
     ...flags.http.map((v) => make('http', v)),
   ]
   if (all.length === 0)
-    throw new UsageError('Give at least one listener: --tcp, --tls, --udp or --http')
+    throw new UsageError('Give at least one listener: --tcp, --tls, --udp, --quic or --http')
   return all
 }
 

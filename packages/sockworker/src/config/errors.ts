@@ -10,7 +10,7 @@ export interface ConfigIssue {
   file: string
   /** Where in the file, e.g. `workers[0].listeners[1].type`; `''` for the file as a whole. */
   path: string
-  /** What is wrong and what is allowed, e.g. `"tpc" is not one of "tcp", "tls", "udp", "http"`. */
+  /** What is wrong and what is allowed, e.g. `"tpc" is not one of "tcp", "tls", "udp", "quic", "http"`. */
   message: string
   /** 1-based line, when known (TOML syntax errors). */
   line?: number

@@ -17,7 +17,7 @@ describe('listeners', () => {
 [[workers.listeners]]\ntype = "tcp"\naddress = "7002"\nidle_timeout_ms = 10\n`
     const found = await issues(toml)
     assert.deepEqual(found.slice(0, 2), [
-      'workers[0].listeners[0].alpn: not allowed for "udp" listeners; only tls listeners negotiate ALPN',
+      'workers[0].listeners[0].alpn: not allowed for "udp" listeners; only tls and quic listeners negotiate ALPN',
       'workers[0].listeners[0].proxy_protocol: not allowed for "udp" listeners; only tcp and tls take PROXY protocol',
     ])
     // token.txt is not a certificate either; both problems are reported.
@@ -28,7 +28,7 @@ describe('listeners', () => {
     )
     assert.ok(
       found.includes(
-        'workers[0].listeners[1].cert: not allowed for "http" listeners; only tls and tcp (for StartTLS) use certificates',
+        'workers[0].listeners[1].cert: not allowed for "http" listeners; only tls, quic and tcp (for StartTLS) use certificates',
       ),
     )
     assert.ok(
@@ -53,6 +53,18 @@ describe('listeners', () => {
         'workers[0].listeners[2].cert: required key is missing; key needs its cert',
       ],
     )
+  })
+
+  it('requires cert and alpn for quic, and counts quic as UDP when ports clash', async () => {
+    const toml = `[[workers]]\nname = "a"\nscript = "echo/worker.ts"
+[[workers.listeners]]\ntype = "quic"\naddress = "7000"
+[[workers.listeners]]\ntype = "udp"\naddress = "7000"
+[[workers.listeners]]\ntype = "tcp"\naddress = "7000"\n`
+    const found = await issues(toml)
+    assert.deepEqual(found, [
+      'workers[0].listeners[0].cert: required key is missing; a quic listener needs cert and key (QUIC is always TLS)',
+      'workers[0].listeners[1].address: udp "127.0.0.1:7000" overlaps quic "127.0.0.1:7000" at workers[0].listeners[0].address; two listeners cannot share a UDP address',
+    ])
   })
 
   it('quotes SNI host keys in paths and checks them', async () => {

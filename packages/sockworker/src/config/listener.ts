@@ -55,7 +55,7 @@ export class Bindings {
 
   /** Records a bind; returns a message if it clashes with an earlier one. */
   add(path: Path, type: string, address: ListenAddress): string | undefined {
-    const transport = type === 'udp' ? 'udp' : 'tcp'
+    const transport = type === 'udp' || type === 'quic' ? 'udp' : 'tcp'
     const clash = this.#seen.find((b) => b.transport === transport && overlaps(b.address, address))
     this.#seen.push({ path, transport, type, address })
     if (clash === undefined) return undefined
@@ -79,7 +79,7 @@ function show(address: ListenAddress): string {
  */
 export function listenerSchema(dir: string, bindings: Bindings): Schema<CheckedListener> {
   const keys = object({
-    type: oneOf(['tcp', 'tls', 'udp', 'http']),
+    type: oneOf(['tcp', 'tls', 'udp', 'quic', 'http']),
     address: listenAddress(),
     cert: optional(certificateFile(dir)),
     key: optional(privateKeyFile(dir)),
@@ -103,10 +103,22 @@ export function listenerSchema(dir: string, bindings: Bindings): Schema<CheckedL
 function checkTypeKeys(listener: CheckedListener, path: Path, ctx: Context): boolean {
   const { type } = listener
   const rules: [keyof CheckedListener, boolean, string][] = [
-    ['cert', type === 'tcp' || type === 'tls', 'only tls and tcp (for StartTLS) use certificates'],
-    ['key', type === 'tcp' || type === 'tls', 'only tls and tcp (for StartTLS) use certificates'],
-    ['sni', type === 'tcp' || type === 'tls', 'only tls and tcp (for StartTLS) use certificates'],
-    ['alpn', type === 'tls', 'only tls listeners negotiate ALPN'],
+    [
+      'cert',
+      type === 'tcp' || type === 'tls' || type === 'quic',
+      'only tls, quic and tcp (for StartTLS) use certificates',
+    ],
+    [
+      'key',
+      type === 'tcp' || type === 'tls' || type === 'quic',
+      'only tls, quic and tcp (for StartTLS) use certificates',
+    ],
+    [
+      'sni',
+      type === 'tcp' || type === 'tls',
+      'only tls and tcp (for StartTLS) choose certificates by SNI',
+    ],
+    ['alpn', type === 'tls' || type === 'quic', 'only tls and quic listeners negotiate ALPN'],
     ['proxy_protocol', type === 'tcp' || type === 'tls', 'only tcp and tls take PROXY protocol'],
     [
       'allow_half_open',
@@ -130,10 +142,14 @@ function checkTypeKeys(listener: CheckedListener, path: Path, ctx: Context): boo
 
 /** Checks that certificates come with keys, and that a tls listener has one. */
 function checkTls(listener: CheckedListener, path: Path, ctx: Context): boolean {
-  if (listener.type !== 'tcp' && listener.type !== 'tls') return true
+  if (listener.type !== 'tcp' && listener.type !== 'tls' && listener.type !== 'quic') return true
   const { cert, key, sni } = listener
   let missing: [string, string] | undefined
-  if (cert !== undefined && key === undefined) missing = ['key', 'cert needs its key']
+  if (listener.type === 'quic' && cert === undefined) {
+    missing = ['cert', 'a quic listener needs cert and key (QUIC is always TLS)']
+  } else if (listener.type === 'quic' && (listener.alpn ?? []).length === 0) {
+    missing = ['alpn', 'a quic listener needs alpn = ["your-protocol"] (QUIC requires ALPN)']
+  } else if (cert !== undefined && key === undefined) missing = ['key', 'cert needs its key']
   else if (key !== undefined && cert === undefined) missing = ['cert', 'key needs its cert']
   else if (listener.type === 'tls' && cert === undefined && Object.keys(sni ?? {}).length === 0) {
     missing = ['cert', 'a tls listener needs cert and key, or sni entries']

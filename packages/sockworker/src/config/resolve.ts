@@ -5,7 +5,13 @@
  */
 import type { CheckedListener } from './listener.ts'
 import type { CheckedConfig, CheckedWorker } from './schema.ts'
-import type { ListenerConfig, ListenerTls, ResolvedConfig, WorkerConfig } from './types.ts'
+import type {
+  ListenerConfig,
+  ListenerTls,
+  ResolvedConfig,
+  StorageBinding,
+  WorkerConfig,
+} from './types.ts'
 
 /**
  * @example
@@ -23,18 +29,19 @@ export function resolveConfig(checked: CheckedConfig): ResolvedConfig {
 function resolveWorker(worker: CheckedWorker): WorkerConfig {
   const { limits } = worker
   const idleTimeoutMs = limits.idle_timeout_ms
+  const secrets = Object.fromEntries(
+    Object.entries(worker.secrets).map(([name, ref]) => [
+      name,
+      'path' in ref ? trimFinalNewline(ref.text) : ref.text,
+    ]),
+  )
   return {
     name: worker.name,
     script: worker.script,
     replicas: worker.replicas,
     compatibility: worker.compatibility,
     vars: { ...worker.vars },
-    secrets: Object.fromEntries(
-      Object.entries(worker.secrets).map(([name, ref]) => [
-        name,
-        'path' in ref ? trimFinalNewline(ref.text) : ref.text,
-      ]),
-    ),
+    secrets,
     limits: {
       memoryMb: limits.memory_mb,
       cpuMs: limits.cpu_ms,
@@ -43,16 +50,35 @@ function resolveWorker(worker: CheckedWorker): WorkerConfig {
       drainTimeoutMs: limits.drain_timeout_ms,
     },
     egress: { allow: worker.egress.allow, deny: worker.egress.deny },
-    storage: Object.fromEntries(
-      Object.entries(worker.storage).map(([name, { path }]) => [name, { path }]),
-    ),
+    storage: resolveStorage(worker.storage, secrets),
     tunnels: worker.tunnels.map(({ target, url, token_file }) =>
       token_file === undefined
         ? { target, url }
         : { target, url, token: trimFinalNewline(token_file.text) },
     ),
     listeners: worker.listeners.map((listener) => resolveListener(listener, idleTimeoutMs)),
+    sandbox: { allow: [...new Set(worker.sandbox.allow)], user: worker.sandbox.user },
   }
+}
+
+/** Storage bindings, each `password_secret` replaced by the secret's value. */
+function resolveStorage(
+  storage: CheckedWorker['storage'],
+  secrets: Record<string, string>,
+): Record<string, StorageBinding> {
+  return Object.fromEntries(
+    Object.entries(storage).map(([name, spec]): [string, StorageBinding] => {
+      if ('path' in spec) return [name, { path: spec.path }]
+      const password = spec.password_secret && secrets[spec.password_secret]
+      const binding: StorageBinding = {
+        url: spec.url,
+        namespace: spec.namespace,
+        timeoutMs: spec.timeout_ms,
+      }
+      if (password) binding.password = password
+      return [name, binding]
+    }),
+  )
 }
 
 function resolveListener(listener: CheckedListener, connectionIdleMs: number): ListenerConfig {

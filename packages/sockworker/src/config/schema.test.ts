@@ -35,6 +35,7 @@ describe('defaults', () => {
         drainTimeoutMs: 30_000,
       },
       egress: { allow: ['public'], deny: [] },
+      sandbox: { allow: [], user: { name: 'nobody', uid: 65_534, gid: 65_534 } },
       listeners: [
         {
           type: 'tcp',
@@ -129,7 +130,7 @@ describe('messages', () => {
   it('names the key path and the allowed values', async () => {
     const toml = worker('echo', '7000').replace('type = "tcp"', 'type = "tpc"')
     assert.deepEqual(await issues(toml), [
-      'workers[0].listeners[0].type: "tpc" is not one of "tcp", "tls", "udp", "http"; did you mean "tcp"?',
+      'workers[0].listeners[0].type: "tpc" is not one of "tcp", "tls", "udp", "quic", "http"; did you mean "tcp"?',
     ])
   })
 
@@ -138,7 +139,7 @@ describe('messages', () => {
     assert.deepEqual(await issues(toml), [
       'lgo: unknown key; did you mean "log"?',
       'workers[0].replica: unknown key; did you mean "replicas"?',
-      'workers[0].foo: unknown key; allowed keys are "name", "script", "replicas", "compatibility", "vars", "secrets", "limits", "egress", "tunnels", "storage", "listeners"',
+      'workers[0].foo: unknown key; allowed keys are "name", "script", "replicas", "compatibility", "vars", "secrets", "limits", "egress", "tunnels", "storage", "sandbox", "listeners"',
     ])
   })
 
@@ -307,6 +308,39 @@ describe('storage', () => {
     const found = await issues(
       worker('echo', '7000', '[workers.storage]\n"1BAD" = { path = "x" }\nOK = { file = "x" }'),
     )
-    assert.equal(found.length, 3, found.join('\n'))
+    assert.equal(found.length, 2, found.join('\n'))
+    assert.match(found[1] ?? '', /OK\.file: unknown key; allowed keys are "path", "url"/)
+  })
+})
+
+describe('sandbox', () => {
+  it('takes capabilities by name and a user by name, "uid" or "uid:gid"', async () => {
+    const config = await valid(
+      worker(
+        'echo',
+        '7000',
+        '[workers.sandbox]\nallow = ["child_process", "wasi", "child_process"]\nuser = "root"',
+      ),
+    )
+    assert.deepEqual(config.workers[0]?.sandbox, {
+      allow: ['child_process', 'wasi'],
+      user: { name: 'root', uid: 0, gid: 0 },
+    })
+    const numeric = await valid(worker('echo', '7000', '[workers.sandbox]\nuser = "1001:1002"'))
+    assert.deepEqual(numeric.workers[0]?.sandbox?.user, { name: '1001:1002', uid: 1001, gid: 1002 })
+  })
+
+  it('says which capabilities exist and how to name a user that is not in /etc/passwd', async () => {
+    const toml = worker(
+      'echo',
+      '7000',
+      '[workers.sandbox]\nallow = ["child_processes", "net"]\nuser = "no-such-user"\ngroup = "x"',
+    )
+    assert.deepEqual(await issues(toml), [
+      'workers[0].sandbox.group: unknown key; allowed keys are "allow", "user"',
+      'workers[0].sandbox.allow[0]: "child_processes" is not one of "child_process", "worker_threads", "addons", "wasi"; did you mean "child_process"?',
+      'workers[0].sandbox.allow[1]: "net" is not one of "child_process", "worker_threads", "addons", "wasi"',
+      'workers[0].sandbox.user: user "no-such-user" is not in /etc/passwd; create it, or give a numeric "uid:gid" such as "65534:65534"',
+    ])
   })
 })

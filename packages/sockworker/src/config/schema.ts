@@ -6,11 +6,12 @@
  * The result keeps the file's snake_case keys; `resolve.ts` turns it into
  * the camelCase `ResolvedConfig` once every deferred file read is done.
  */
-import { resolve as resolvePath } from 'node:path'
 import { listenAddress } from './address.ts'
 import { array, object, record } from './containers.ts'
 import { readFileRef, scriptFile, type TextRef, textFile } from './files.ts'
 import { Bindings, listenerSchema, MAX_TIMER_MS } from './listener.ts'
+import { sandboxSchema } from './sandbox.ts'
+import { checkPasswordSecrets, storageSchema } from './storage.ts'
 import type { LoadOptions } from './types.ts'
 import {
   formatPath,
@@ -103,6 +104,7 @@ function workerSchema(options: SchemaOptions, bindings: Bindings) {
     egress: egressSchema(options),
     tunnels: withDefault(array(tunnelSchema(options.dir)), () => []),
     storage: withDefault(record(storageSchema(options.dir), envKeys), () => ({})),
+    sandbox: sandboxSchema(),
     listeners: array(listenerSchema(options.dir, bindings), {
       nonEmpty: true,
       expected: 'one or more [[workers.listeners]] tables',
@@ -116,7 +118,8 @@ function workerSchema(options: SchemaOptions, bindings: Bindings) {
         `${JSON.stringify(key)} is also in vars; use one or the other`,
       )
     }
-    return both.length === 0 ? value : INVALID
+    const secretsOk = checkPasswordSecrets(value.storage, value.secrets, path, ctx)
+    return both.length === 0 && secretsOk ? value : INVALID
   })
 }
 
@@ -199,16 +202,4 @@ function tunnelSchema(dir: string) {
       }),
     ),
   })
-}
-
-/**
- * `[workers.storage] NAME = { path = "data/kv.sqlite" }`: a key-value
- * binding on `env.NAME`, kept in an SQLite file (relative to the config).
- */
-function storageSchema(dir: string) {
-  const path = string({
-    pattern: /\S/,
-    expected: 'a path for the SQLite file, as "data/kv.sqlite"',
-  })
-  return object({ path: pipe(path, (value) => resolvePath(dir, value)) })
 }

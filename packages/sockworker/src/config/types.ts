@@ -41,12 +41,51 @@ export interface WorkerConfig {
   secrets: Record<string, string>
   limits: WorkerLimits
   egress: EgressRules
-  /** Storage bindings on `env`, by name: each an SQLite file (absolute path). Default: none. */
-  storage: Record<string, { path: string }>
+  /** Storage bindings on `env`, by name. Default: none. */
+  storage: Record<string, StorageBinding>
   /** Targets reached through a sockworker tunnel; default none. */
   tunnels: TunnelRoute[]
   listeners: ListenerConfig[]
+  /**
+   * The sandbox of `serve` (`[workers.sandbox]`); `undefined` under `dev`,
+   * which runs workers without one. See docs/security.md.
+   */
+  sandbox: SandboxConfig | undefined
 }
+
+/** What a worker may do beyond the sandbox's defaults, and whom it runs as. */
+export interface SandboxConfig {
+  /** Capabilities refused unless named here; default none. */
+  allow: SandboxCapability[]
+  /** The account replicas run as when `serve` starts as root; default `nobody`. */
+  user: SandboxUser
+}
+
+export type SandboxCapability = 'child_process' | 'worker_threads' | 'addons' | 'wasi'
+
+export interface SandboxUser {
+  /** As written in the config ("nobody", "1001:1001"). */
+  name: string
+  uid: number
+  gid: number
+}
+
+/**
+ * A storage binding: an SQLite file (absolute path), or a Redis or
+ * PostgreSQL server. Mirrors `StorageBindingSpec` in `storage/bindings.ts`.
+ */
+export type StorageBinding =
+  | { path: string }
+  | {
+      /** `redis://`, `rediss://`, `postgres://` or `postgresql://`. */
+      url: string
+      /** From `password_secret`; overrides any password in `url`. */
+      password?: string
+      /** Redis key prefix `{namespace}:`, PostgreSQL table `namespace_kv`. Default `sockworker`. */
+      namespace: string
+      /** Longest an operation may wait for the server, in ms. Default 5000. */
+      timeoutMs: number
+    }
 
 /** Connections to `target` ("host:port") go through the tunnel at `url`. */
 export interface TunnelRoute {
@@ -75,7 +114,7 @@ export interface EgressRules {
   deny: string[]
 }
 
-export type ListenerType = 'tcp' | 'tls' | 'udp' | 'http'
+export type ListenerType = 'tcp' | 'tls' | 'udp' | 'quic' | 'http'
 export type ProxyProtocol = 'off' | 'v1' | 'v2' | 'any'
 
 export interface ListenerConfig {

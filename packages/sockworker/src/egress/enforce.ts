@@ -11,33 +11,55 @@
  */
 import * as dgram from 'node:dgram'
 import * as net from 'node:net'
+import { guardDnsServers } from './enforce-dns.ts'
+import { guardHandles } from './enforce-handles.ts'
+import type { EgressHooks } from './hooks.ts'
 import { EgressPolicy } from './policy.ts'
-
-export interface EgressHooks {
-  /** Called with the reason for each denial: for logs and metrics. */
-  onDeny(reason: string): void
-}
+import { type RuntimeSocketFactory, runtimeSocketFactory } from './runtime-socket.ts'
 
 let installed = false
 
+/**
+ * Installs the guard. Returns the one way past it: a factory for the
+ * runtime's own connections (storage bindings), for the caller to keep and
+ * hand only to runtime code (see runtime-socket.ts).
+ */
 export function installEgressGuard(
   rules: { allow: string[]; deny: string[] },
   hooks: EgressHooks,
-): void {
+): { runtimeSocket: RuntimeSocketFactory } {
   if (installed) throw new Error('The egress guard is already installed')
   installed = true
   const policy = EgressPolicy.parse(rules)
-  guardTcp(policy, hooks)
+  // The runtime's own connections (storage bindings) pass every layer.
+  const runtimeSockets = new WeakSet<object>()
+  // First: it takes a TCP handle from a connect() that must not be guarded yet.
+  guardHandles(
+    policy,
+    hooks,
+    (socket, address, port) =>
+      (socket !== undefined && socket !== null && runtimeSockets.has(socket)) ||
+      isApproved(socket, address, port) ||
+      (socket instanceof dgram.Socket && isReply(socket, address, port)),
+  )
+  const unguarded = guardTcp(policy, hooks)
   guardUdp(policy, hooks)
+  guardDnsServers(policy, hooks)
+  return { runtimeSocket: runtimeSocketFactory(unguarded, (socket) => runtimeSockets.add(socket)) }
 }
 
-function denial(reason: string): Error {
+/** An `ERR_EGRESS_DENIED` error with the policy's reason. */
+export function denial(reason: string): Error {
   return Object.assign(new Error(reason), { code: 'ERR_EGRESS_DENIED' })
 }
 
 type ConnectOptions = { host?: string; port?: number | string; path?: string; lookup?: unknown }
 
-function guardTcp(policy: EgressPolicy, hooks: EgressHooks): void {
+/** Guards TCP; returns the original, unguarded `connect`. */
+function guardTcp(
+  policy: EgressPolicy,
+  hooks: EgressHooks,
+): (this: net.Socket, ...args: unknown[]) => net.Socket {
   const original = net.Socket.prototype.connect
   net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]) {
     // net.connect() passes one pre-normalised array; direct calls pass
@@ -60,13 +82,14 @@ function guardTcp(policy: EgressPolicy, hooks: EgressHooks): void {
       const verdict = policy.checkAddress(host, port)
       if (!verdict.allowed) return deny(verdict.reason)
     } else {
-      options.lookup = guardedLookup(policy, port, hooks)
+      options.lookup = guardedLookup(policy, port, hooks, this)
     }
     const forward =
       normalized ??
       (args[0] !== null && typeof args[0] === 'object' ? args : [options, ...callbackOf(args)])
     return (original as (...a: unknown[]) => net.Socket).apply(this, forward)
   } as typeof original
+  return original as (this: net.Socket, ...args: unknown[]) => net.Socket
 }
 
 function toOptions(args: unknown[]): ConnectOptions {
@@ -81,8 +104,30 @@ function callbackOf(args: unknown[]): unknown[] {
   return typeof last === 'function' ? [last] : []
 }
 
-/** The policy's `dns.lookup`-shaped resolver, reporting each denial to `hooks`. */
-function guardedLookup(policy: EgressPolicy, port: number, hooks: EgressHooks) {
+/**
+ * Addresses the policy passed for a host name, by socket. A name rule
+ * (`db.internal:5432`) may pass an address that no rule names; the raw
+ * handle check below this layer (`enforce-handles.ts`) sees only the
+ * address, so it asks here before it asks the policy.
+ */
+const approved = new WeakMap<object, Set<string>>()
+
+function approve(socket: object, address: string, port: number): void {
+  let addresses = approved.get(socket)
+  if (addresses === undefined) approved.set(socket, (addresses = new Set()))
+  addresses.add(`${address}|${port}`)
+}
+
+function isApproved(socket: unknown, address: string, port: number): boolean {
+  return (
+    typeof socket === 'object' &&
+    socket !== null &&
+    approved.get(socket)?.has(`${address}|${port}`) === true
+  )
+}
+
+/** The policy's `dns.lookup`-shaped resolver, reporting each denial to `hooks` and each pass to `approve`. */
+function guardedLookup(policy: EgressPolicy, port: number, hooks: EgressHooks, socket: object) {
   const lookup = policy.lookupFor(port)
   return (
     hostname: string,
@@ -95,6 +140,12 @@ function guardedLookup(policy: EgressPolicy, port: number, hooks: EgressHooks) {
       ((error: Error | null, ...rest: unknown[]) => {
         if ((error as { code?: string } | null)?.code === 'ERR_EGRESS_DENIED')
           hooks.onDeny(error!.message)
+        if (error === null) {
+          const [answer] = rest
+          const answers = Array.isArray(answer) ? answer : [{ address: answer }]
+          for (const { address } of answers as Array<{ address: string }>)
+            approve(socket, address, port)
+        }
         callback(error, ...rest)
       }) as never,
     )
@@ -119,6 +170,11 @@ function rememberPeer(socket: dgram.Socket, address: string, port: number): void
   if (peers.size > maxRepliable) peers.delete(peers.values().next().value as string)
 }
 
+/** Whether `socket` received a datagram from `address:port` recently, so may answer it. */
+function isReply(socket: dgram.Socket, address: string, port: number): boolean {
+  return repliable.get(socket)?.has(`${address}|${port}`) === true
+}
+
 function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
   const proto = dgram.Socket.prototype
   const originalConnect = proto.connect
@@ -137,6 +193,7 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
   } as typeof proto.emit
   /** Checks `host:port`, then calls `proceed` with the address to use, or fails `callback`. */
   const vet = (
+    socket: dgram.Socket,
     host: string,
     port: number,
     proceed: (address: string) => void,
@@ -149,7 +206,10 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
       return fail(denial(verdict.reason))
     }
     policy.check(host, port).then((verdict) => {
-      if (verdict.allowed) return proceed(verdict.address)
+      if (verdict.allowed) {
+        approve(socket, verdict.address, port)
+        return proceed(verdict.address)
+      }
       hooks.onDeny(verdict.reason)
       fail(denial(verdict.reason))
     }, fail)
@@ -158,6 +218,7 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
     const host = typeof rest[0] === 'string' ? rest[0] : 'localhost'
     const callback = rest.find((r) => typeof r === 'function') as ((e?: Error) => void) | undefined
     vet(
+      this,
       host,
       port,
       (address) =>
@@ -174,6 +235,7 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
       | ((e: Error | null) => void)
       | undefined
     vet(
+      this,
       target.host,
       target.port,
       (address) => {

@@ -7,10 +7,12 @@ import { type ChildProcess, fork } from 'node:child_process'
 import type { LogConfig, WorkerConfig } from '../config/types.ts'
 import { isBlocked, watchdogInterval } from '../heartbeat.ts'
 import type { HostMessage, ReplicaMessage } from '../ipc.ts'
+import { ownModule } from '../loader/module-url.ts'
 import { emptySnapshot, type MetricsSnapshot } from '../observe/metrics.ts'
 import type { BoundHandle } from './bind.ts'
+import { sandboxFor } from './sandbox.ts'
 
-const workerMain = new URL('../worker/main.ts', import.meta.url)
+const workerMain = ownModule('../worker/main.ts', import.meta.url)
 
 export type ExitReason = 'crash' | 'cpu' | 'drained' | 'load-error'
 
@@ -39,12 +41,16 @@ export class Replica {
     this.index = options.index
     this.#options = options
     const { worker } = options
+    const { execArgv, ...sandbox } = sandboxFor(worker)
     this.#child = fork(workerMain, [], {
       execArgv: [
         `--max-old-space-size=${worker.limits.memoryMb}`,
         '--disable-warning=ExperimentalWarning',
+        ...execArgv,
+        ...resolutionConditions(),
         ...extraNodeFlags(),
       ],
+      ...sandbox,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     const ready = Promise.withResolvers<void>()
@@ -143,6 +149,25 @@ export class Replica {
     if (!this.#child.connected) return
     this.#child.send(message, handle as never, {}, () => {})
   }
+}
+
+/**
+ * The supervisor's `--conditions`, which a replica must share to resolve
+ * packages the same way. Inside this repository that is
+ * `sockworker-source` (from .npmrc's node-options), and the sandbox gives a
+ * replica no NODE_OPTIONS.
+ */
+function resolutionConditions(): string[] {
+  const flags = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)]
+  const conditions: string[] = []
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i] ?? ''
+    const inline = /^(?:--conditions|-C)=(.+)$/.exec(flag)
+    if (inline?.[1] !== undefined) conditions.push(inline[1])
+    else if ((flag === '--conditions' || flag === '-C') && flags[i + 1])
+      conditions.push(flags[++i] ?? '')
+  }
+  return conditions.map((condition) => `--conditions=${condition}`)
 }
 
 /**

@@ -8,6 +8,7 @@ import type { ListenerConfig, ResolvedConfig, WorkerConfig } from '../config/typ
 import type { Logger } from '../observe/log.ts'
 import { prometheusText } from '../observe/metrics.ts'
 import { type BoundHandle, bindTcp, freeUdpPort } from './bind.ts'
+import { udpPortProblem } from './sandbox.ts'
 import { WorkerGroup } from './worker-group.ts'
 
 export interface SupervisorOptions {
@@ -117,7 +118,10 @@ export class Supervisor {
         const port = this.#assignedPorts.get(slot)
         if (port !== undefined) listener = { ...listener, port }
       }
-      if (listener.type === 'udp') {
+      if (listener.type === 'udp' || listener.type === 'quic') {
+        // Both bind their own sockets in each replica (SO_REUSEPORT).
+        const problem = udpPortProblem(worker, listener)
+        if (problem !== undefined) throw new Error(problem)
         if (listener.port === 0)
           listener = { ...listener, port: await freeUdpPort(listener.hostname) }
         handles.push(undefined)

@@ -16,6 +16,7 @@ import {
 import type { BoundHandle } from './bind.ts'
 import { type ExitReason, Replica } from './replica.ts'
 import { RestartBackoff } from './restart-backoff.ts'
+import { prepareStorage } from './sandbox.ts'
 
 interface Slot {
   replica: Replica | undefined
@@ -53,6 +54,7 @@ export class WorkerGroup {
 
   /** Starts every replica; rejects with the worker's load error if it does not start. */
   async start(): Promise<void> {
+    prepareStorage(this.#config)
     this.#slots = this.#spawnGeneration()
     await this.#allReady(this.#slots)
   }
@@ -62,6 +64,7 @@ export class WorkerGroup {
    * new one fails to start, it is stopped and the old one keeps serving.
    */
   async reload(config: WorkerConfig, handles: Array<BoundHandle | undefined>): Promise<void> {
+    prepareStorage(config)
     const previous = { config: this.#config, handles: this.#handles, slots: this.#slots }
     this.#config = config
     this.#handles = handles

@@ -38,3 +38,13 @@ export interface ConnectEvent extends Event {
   signal: AbortSignal
   waitUntil(promise: Promise<unknown>): void
 }
+
+/** The event of the service-worker form's `addEventListener('fetch', (event) => …)`. */
+export interface FetchEvent extends Event {
+  request: Request
+  env: Env
+  signal: AbortSignal
+  waitUntil(promise: Promise<unknown>): void
+  respondWith(response: Response | PromiseLike<Response>): void
+  passThroughOnException(): void
+}

@@ -4,12 +4,18 @@
  * - `@sockworker/sockets` is always this runtime's copy, wherever the worker
  *   lives, so that every socket shares one adapter and one egress policy;
  * - packages resolve with the `workerd` and `worker` export conditions first,
- *   so that drivers with a Workers build (pg-cloudflare) take it.
+ *   so that drivers with a Workers build (pg-cloudflare) take it;
+ * - the worker's own `.js` and `.ts` files load as ES modules, whatever the
+ *   nearest package.json says, as on Cloudflare, where a worker's entry is
+ *   always a module. `npm init -y` writes `"type": "commonjs"`, under which
+ *   Node would refuse the worker's `import` statements. Files under
+ *   `node_modules`, and `.cjs`/`.cts` files, keep Node's rules.
  */
 import { registerHooks } from 'node:module'
+import { ownModule } from './module-url.ts'
 
 const redirects = new Map([
-  ['cloudflare:sockets', import.meta.resolve('../compat/cloudflare-sockets.ts')],
+  ['cloudflare:sockets', ownModule('../compat/cloudflare-sockets.ts', import.meta.url).href],
   ['@sockworker/sockets', import.meta.resolve('@sockworker/sockets')],
 ])
 
@@ -27,5 +33,18 @@ export function installModuleHooks(): void {
       const conditions = [...workerConditions, ...(context.conditions ?? [])]
       return nextResolve(specifier, { ...context, conditions })
     },
+    load(url, context, nextLoad) {
+      const format = userModuleFormat(url)
+      return nextLoad(url, format === undefined ? context : { ...context, format })
+    },
   })
+}
+
+/** `module` or `module-typescript` for a file of the user's own, else Node decides. */
+export function userModuleFormat(url: string): 'module' | 'module-typescript' | undefined {
+  if (!url.startsWith('file:') || url.includes('/node_modules/')) return undefined
+  const path = new URL(url).pathname
+  if (path.endsWith('.js')) return 'module'
+  if (path.endsWith('.ts')) return 'module-typescript'
+  return undefined
 }

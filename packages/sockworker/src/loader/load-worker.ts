@@ -6,8 +6,10 @@
  * caller decides how to show it.
  */
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import type { ConnectEvent, WorkerHandlers } from './handlers.ts'
+import { eventHandlers } from './event-handlers.ts'
+import type { WorkerHandlers } from './handlers.ts'
 import { workerEvents } from './worker-events.ts'
 
 export type LoadResult = { ok: true; handlers: WorkerHandlers } | { ok: false; error: string }
@@ -39,23 +41,6 @@ export async function loadWorker(file: string): Promise<LoadResult> {
   }
 }
 
-/** The service-worker form: the socket stays open until it closes itself, or `waitUntil` work ends. */
-function eventHandlers(): WorkerHandlers {
-  const handlers: WorkerHandlers = {
-    connect: async (socket, env, ctx) => {
-      const event: ConnectEvent = Object.assign(new Event('connect'), {
-        socket,
-        env,
-        signal: ctx.signal,
-        waitUntil: (promise: Promise<unknown>) => ctx.waitUntil(promise),
-      })
-      workerEvents.dispatch(event)
-      await socket.closed.catch(() => {})
-    },
-  }
-  return handlers
-}
-
 /**
  * The error, with the file and line. Node gives no location for a syntax
  * error met by `import()`, so the entry file is checked again with
@@ -74,18 +59,31 @@ function describeLoadError(error: unknown, file: string): string {
     if (checked !== undefined) return `${head}\n${checked}`
   }
   const frame = lines.find(
-    (line) => /^\s+at /.test(line) && !/node:|\/sockworker\/src\//.test(line),
+    (line) => /^\s+at /.test(line) && !/node:|\/sockworker\/(src|dist)\//.test(line),
   )
   return [head, `${error.name}: ${error.message}`, ...(frame ? [frame.trim()] : [])].join('\n')
 }
 
+/**
+ * A worker's `.js` is a module whatever its package.json says (see
+ * hooks.ts), so it is checked as one: fed on standard input with
+ * `--input-type=module`, and the report's "[stdin]" named back to the file.
+ */
 function checkSyntax(file: string): string | undefined {
-  const result = spawnSync(process.execPath, ['--check', file], {
+  let source: string
+  try {
+    source = readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  const result = spawnSync(process.execPath, ['--input-type=module', '--check'], {
+    input: source,
     encoding: 'utf8',
     timeout: 10_000,
   })
   if (result.status === 0 || !result.stderr) return undefined
-  return located(result.stderr.split('\n')).join('\n')
+  const report = result.stderr.replaceAll('[stdin]', file)
+  return located(report.split('\n')).join('\n')
 }
 
 /** "path:line", the code, the caret and the error line of a Node syntax report. */

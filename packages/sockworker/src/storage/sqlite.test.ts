@@ -263,11 +263,14 @@ describe('openBindings', () => {
         SAME: { path: './b/kv.sqlite' },
         OTHER: { path: 'o.sqlite' },
       },
-      dir,
+      { baseDir: dir },
     )
     assert.equal(bindings['STORE'], bindings['SAME'])
     assert.notEqual(bindings['STORE'], bindings['OTHER'])
-    assert.equal(openBindings({ AGAIN: { path: 'b/kv.sqlite' } }, dir)['AGAIN'], bindings['STORE'])
+    assert.equal(
+      openBindings({ AGAIN: { path: 'b/kv.sqlite' } }, { baseDir: dir })['AGAIN'],
+      bindings['STORE'],
+    )
     await bindings['STORE']!.put('k', 'v')
     const again = openSqliteStorage(join(dir, 'b/kv.sqlite'))
     assert.equal(await again.get('k'), 'v')
@@ -275,6 +278,9 @@ describe('openBindings', () => {
   })
 
   it('says which binding lacks a path', () => {
-    assert.throws(() => openBindings({ STORE: { path: '' } }, dir), /"STORE" needs a path/)
+    assert.throws(
+      () => openBindings({ STORE: { path: '' } }, { baseDir: dir }),
+      /"STORE" needs a path/,
+    )
   })
 })

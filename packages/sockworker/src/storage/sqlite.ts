@@ -5,11 +5,11 @@
  * wait instead of failing); a promise queue serialises this process's
  * operations so nothing interleaves inside an open transaction.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import type { ListOptions, PutOptions, Storage, StorageOps, StorageValue } from './types.ts'
+import { checkValue, expiryOf, promiseQueue, type Via, withTransactions } from './ops.ts'
+import type { ListOptions, Storage, StorageOps, StorageValue } from './types.ts'
 
 export interface SqliteStorageOptions {
   /** The clock, ms since the epoch (tests inject one). Default: `Date.now`. */
@@ -59,54 +59,25 @@ export function openSqliteStorage(file: string, options: SqliteStorageOptions = 
   db.exec('PRAGMA synchronous = NORMAL')
   db.exec(SCHEMA)
   const ops = sqliteOps(db, options.now ?? Date.now)
-  const lock = queueFor(file)
-  // Set while a transaction's `work` runs, so a call on the storage itself
-  // from inside it fails at once instead of waiting for itself forever.
-  const inside = new AsyncLocalStorage<{ open: boolean }>()
-  const guarded: typeof lock = (fn) =>
-    inside.getStore()?.open
-      ? Promise.reject(new Error('Inside a transaction, use its `tx`, not the storage itself'))
-      : lock(fn)
   return {
-    ...wrapOps(ops, guarded),
-    transaction: (work) =>
-      guarded(async () => {
-        const state = { open: true }
-        try {
-          return await runTransaction(db, ops, (tx) => inside.run(state, () => work(tx)))
-        } finally {
-          state.open = false
-        }
-      }),
+    ...withTransactions(ops, (work) => runTransaction(db, ops, work), queueFor(file)),
     close: () => db.close(),
   }
 }
-
-type Queue = <T>(fn: () => Promise<T>) => Promise<T>
 
 /**
  * One queue per file in this process: a second connection's BEGIN IMMEDIATE
  * would block the thread synchronously while the first one's transaction
  * awaits, so connections to one file in one process take turns here.
  */
-const queues = new Map<string, Queue>()
+const queues = new Map<string, Via>()
 
-function queueFor(file: string): Queue {
+function queueFor(file: string): Via {
   if (file === ':memory:') return promiseQueue()
   const key = resolve(file)
   let queue = queues.get(key)
   if (!queue) queues.set(key, (queue = promiseQueue()))
   return queue
-}
-
-/** Runs `fn`s one after another, each after the previous one settled. */
-function promiseQueue(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve()
-  return (fn) => {
-    const result = tail.then(fn)
-    tail = result.catch(() => {})
-    return result
-  }
 }
 
 async function runTransaction<T>(
@@ -117,33 +88,13 @@ async function runTransaction<T>(
   // IMMEDIATE takes the write lock now, so two replicas' read-modify-write
   // cycles cannot both read the old value.
   db.exec('BEGIN IMMEDIATE')
-  let open = true
-  const tx = wrapOps(ops, async (fn) => {
-    if (!open) throw new Error('This transaction has ended; use the storage, not `tx`, after it')
-    return fn()
-  })
   try {
-    const result = await work(tx)
+    const result = await work(ops)
     db.exec('COMMIT')
     return result
   } catch (error) {
     if (db.isTransaction) db.exec('ROLLBACK')
     throw error
-  } finally {
-    open = false
-  }
-}
-
-/** Routes every operation of `ops` through `via`. */
-function wrapOps(ops: StorageOps, via: <T>(fn: () => Promise<T>) => Promise<T>): StorageOps {
-  return {
-    get: (key) => via(() => ops.get(key)),
-    getMany: (keys) => via(() => ops.getMany(keys)),
-    put: (key, value, options) => via(() => ops.put(key, value, options)),
-    delete: (key) => via(() => ops.delete(key)),
-    ttl: (key) => via(() => ops.ttl(key)),
-    expire: (key, expiresAt) => via(() => ops.expire(key, expiresAt)),
-    list: (options) => via(() => ops.list(options)),
   }
 }
 
@@ -245,16 +196,9 @@ function sqliteOps(db: DatabaseSync, now: () => number): StorageOps {
   return ops
 }
 
-function expiryOf(options: PutOptions, at: number): number | null {
-  if (options.expiresAt !== undefined) return options.expiresAt
-  if (options.expiresIn !== undefined) return at + options.expiresIn
-  return null
-}
-
 function encode(value: StorageValue): [number, string | Uint8Array] {
-  if (typeof value === 'string') return [0, value]
-  if (value instanceof Uint8Array) return [1, value]
-  throw new TypeError(`Storage values are strings or Uint8Arrays, got ${typeof value}`)
+  checkValue(value)
+  return typeof value === 'string' ? [0, value] : [1, value]
 }
 
 function decode(row: Row): StorageValue {

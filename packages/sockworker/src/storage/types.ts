@@ -1,8 +1,8 @@
 /**
- * The storage binding a worker sees on `env` (issue 5): a small key-value
- * API with expiry and transactions. The embedded backend is SQLite
- * (`node:sqlite`, one file in a data directory, shared by a worker's
- * replicas); the interface admits Redis or PostgreSQL backends later.
+ * The storage binding a worker sees on `env` (issues 5 and 13): a small
+ * key-value API with expiry and transactions, the same on every backend:
+ * SQLite (`node:sqlite`, one file shared by a worker's replicas; the
+ * default), Redis or PostgreSQL (shared by every instance). See docs/storage.md.
  *
  * Values are strings or bytes, stored as given and returned as stored.
  */
@@ -44,8 +44,9 @@ export interface StorageOps {
 export interface Storage extends StorageOps {
   /**
    * Runs `work` in one transaction: every operation on `tx` commits
-   * together, or none does if `work` throws. Transactions are serialised
-   * per storage (across replicas too).
+   * together, or none does if `work` throws. `work` runs once (never
+   * retried). Transactions are serialised per storage, across every
+   * replica and instance.
    */
   transaction<T>(work: (tx: StorageOps) => Promise<T>): Promise<T>
 }

@@ -8,6 +8,7 @@ import type { Env, WorkerHandlers } from '../loader/handlers.ts'
 import type { Logger } from '../observe/log.ts'
 import type { WorkerMetrics } from '../observe/metrics.ts'
 import { createContext } from './context.ts'
+import { toRequest } from './request-head.ts'
 
 export interface FetchServing {
   handlers: WorkerHandlers
@@ -34,18 +35,17 @@ async function respond(
   const { ctx, settled } = createContext(shutdown)
   let bytesOut = 0
   try {
-    if (handlers.fetch === undefined) throw new Error('The worker has no fetch handler')
-    const response = await handlers.fetch(toRequest(req), env, ctx)
-    if (!(response instanceof Response))
-      throw new TypeError('The fetch handler must return a Response')
-    res.writeHead(response.status, response.statusText, [...response.headers].flat())
-    if (response.body) {
-      for await (const chunk of response.body) {
-        bytesOut += chunk.byteLength
-        if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve))
-      }
+    const request = requestOf(req)
+    if (typeof request === 'string') {
+      // The client's mistake (found by fuzzing: `OPTIONS *`, a Host with "@"):
+      // 400, and the handler is not to blame.
+      res.writeHead(400, { 'content-type': 'text/plain' })
+      res.end(`Bad Request: ${request}\n`)
+    } else {
+      await serve(handlers.fetch, request, env, ctx, res, (bytes) => {
+        bytesOut += bytes
+      })
     }
-    res.end()
   } catch (error) {
     metrics.handlerError()
     log.error('fetch handler failed', {
@@ -61,18 +61,35 @@ async function respond(
   )
 }
 
-function toRequest(req: IncomingMessage): Request {
-  const host = req.headers.host ?? 'localhost'
-  const headers = new Headers()
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v)
-    else if (value !== undefined) headers.set(name, value)
+/** The Request for `req`, or why its head makes none. */
+function requestOf(req: IncomingMessage): Request | string {
+  try {
+    return toRequest(req, () => Readable.toWeb(req) as ReadableStream<Uint8Array>)
+  } catch (error) {
+    if (error instanceof TypeError) return error.message
+    throw error
   }
-  const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
-  const init: RequestInit & { duplex?: 'half' } = { method: req.method ?? 'GET', headers }
-  if (hasBody) {
-    init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>
-    init.duplex = 'half'
+}
+
+async function serve(
+  fetch: WorkerHandlers['fetch'],
+  request: Request,
+  env: Env,
+  ctx: ReturnType<typeof createContext>['ctx'],
+  res: ServerResponse,
+  sent: (bytes: number) => void,
+): Promise<void> {
+  if (fetch === undefined) throw new Error('The worker has no fetch handler')
+  const response = await fetch(request, env, ctx)
+  if (!(response instanceof Response)) {
+    throw new TypeError('The fetch handler must return a Response')
   }
-  return new Request(`http://${host}${req.url ?? '/'}`, init)
+  res.writeHead(response.status, response.statusText, [...response.headers].flat())
+  if (response.body) {
+    for await (const chunk of response.body) {
+      sent(chunk.byteLength)
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve))
+    }
+  }
+  res.end()
 }

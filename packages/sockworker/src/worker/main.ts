@@ -7,7 +7,7 @@
  * place before the worker's own code runs, so it cannot get around them.
  */
 
-import { installTunnelRoutes } from '@sockworker/sockets/node'
+import { installTunnelRoutes, loadQuicEngine } from '@sockworker/sockets/node'
 import { installEgressGuard } from '../egress/enforce.ts'
 import { heartbeatInterval } from '../heartbeat.ts'
 import type { HostMessage, ReplicaMessage } from '../ipc.ts'
@@ -19,6 +19,7 @@ import { WorkerMetrics } from '../observe/metrics.ts'
 import { openBindings } from '../storage/bindings.ts'
 import { createDispatcher, type Dispatcher } from './dispatch.ts'
 import { installGlobals } from './globals.ts'
+import { lockDown } from './lockdown.ts'
 import { serveListener } from './serve-listener.ts'
 
 const send = (message: ReplicaMessage) => process.send?.(message)
@@ -64,7 +65,8 @@ process.on('disconnect', () => process.exit(0))
 async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<void> {
   const { worker, replica, log: settings } = message
   log = createLogger(settings, { worker: worker.name, replica })
-  installEgressGuard(worker.egress, {
+  // The one way past the guard, kept here and given only to the storage bindings.
+  const { runtimeSocket } = installEgressGuard(worker.egress, {
     onDeny: (reason) => {
       metrics.egressDenied()
       log.warn('egress denied', { reason })
@@ -80,12 +82,20 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
   )
   installModuleHooks()
   installGlobals(worker.compatibility)
+  // Storage opens before the lockdown, which closes node:sqlite to the worker.
+  const bindings = openBindings(worker.storage, { socket: runtimeSocket })
+  const env: Env = { ...worker.vars, ...worker.secrets, ...bindings }
+  if (worker.sandbox !== undefined) {
+    // QUIC's engine is native code of the runtime's: loaded before the
+    // lockdown closes process.dlopen to the worker.
+    if (worker.listeners.some((listener) => listener.type === 'quic')) loadQuicEngine()
+    lockDown({ allow: worker.sandbox.allow })
+  }
   const loaded = await loadWorker(worker.script)
   if (!loaded.ok) {
     await sendNow({ type: 'load-error', message: loaded.error })
     process.exit(78)
   }
-  const env: Env = { ...worker.vars, ...worker.secrets, ...openBindings(worker.storage) }
   const dispatcher = createDispatcher({
     handlers: loaded.handlers,
     env,

@@ -1,27 +1,20 @@
 /**
  * Serves one configured listener inside a replica. TCP, TLS and HTTP
  * listeners accept from a handle the supervisor bound and shared; UDP
- * listeners bind their own socket with SO_REUSEPORT, so that the kernel
- * keeps each flow on one replica.
+ * and QUIC listeners bind their own socket with SO_REUSEPORT, so that the
+ * kernel keeps each flow (each QUIC connection's 4-tuple) on one replica.
  */
 import { createServer, type Socket as NetSocket, type Server } from 'node:net'
 import { listen } from '@sockworker/sockets'
 import { createTlsTerminator, fromNodeSocket } from '@sockworker/sockets/node'
-import type { ListenerConfig, WorkerConfig } from '../config/types.ts'
-import type { Logger } from '../observe/log.ts'
+import type { ListenerConfig } from '../config/types.ts'
 import { readProxyHeader } from '../proxy-protocol/read-header.ts'
-import type { Dispatcher } from './dispatch.ts'
-import { createFetchServer, type FetchServing } from './http.ts'
+import { createFetchServer } from './http.ts'
+import type { ListenerDeps } from './listener-deps.ts'
+import { serveQuic } from './serve-quic.ts'
 
 const handshakeTimeoutMs = 10_000
 const proxyHeaderTimeoutMs = 5_000
-
-export interface ListenerDeps {
-  worker: WorkerConfig
-  dispatcher: Dispatcher
-  fetch: FetchServing
-  log: Logger
-}
 
 /**
  * Starts serving; resolves with a function that stops accepting. `handle`
@@ -35,6 +28,7 @@ export async function serveListener(
 ): Promise<() => void> {
   const name = `${config.type} ${config.hostname}:${config.port}`
   if (config.type === 'udp') return serveUdp(config, name, deps)
+  if (config.type === 'quic') return serveQuic(config, name, deps)
   if (handle === undefined) throw new Error(`No listening handle for ${name}`)
   const server: Server =
     config.type === 'http'

@@ -3,8 +3,11 @@
  * the portable API.
  */
 import { installPlatform } from '../../platform.ts'
+import { installQuicPlatform } from '../../quic/platform.ts'
 import { nodePlatform } from './platform.ts'
+import { nodeQuicPlatform } from './quic/index.ts'
 
 installPlatform(nodePlatform)
+installQuicPlatform(nodeQuicPlatform)
 
 export * from '../../index.ts'

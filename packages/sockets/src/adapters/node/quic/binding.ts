@@ -1,0 +1,53 @@
+/**
+ * quiche (Cloudflare's QUIC library) through the N-API binding that
+ * `@matrixai/quic` ships prebuilt for each platform. We drive the binding
+ * with our own lean event loop rather than through `@matrixai/quic`'s
+ * classes: see docs/decisions.md ("QUIC on Node").
+ */
+import { createRequire } from 'node:module'
+import type { Config, Connection, ConnectionError, Quiche } from '@matrixai/quic/native/index.js'
+
+export type { Config, Connection, ConnectionError }
+
+let loaded: Quiche | undefined
+
+/**
+ * The addon, loaded on first use: importing the socket API must not load
+ * native code that TCP and UDP never need (and that a sandbox may forbid).
+ * `@matrixai/quic` installs the one prebuilt package for this platform.
+ */
+export function quiche(): Quiche {
+  if (loaded !== undefined) return loaded
+  const require = createRequire(import.meta.url)
+  const names = [`${process.platform}-${process.arch}`, `${process.platform}-universal`]
+  const errors: unknown[] = []
+  for (const name of names) {
+    try {
+      loaded = require(`@matrixai/quic-${name}`) as Quiche
+      return loaded
+    } catch (error) {
+      errors.push(error)
+    }
+  }
+  throw new TypeError(
+    `QUIC is not available: no prebuilt quiche for ${names[0]} (install @matrixai/quic with its optional dependencies)`,
+    { cause: errors[0] },
+  )
+}
+
+/** Packet type of an Initial packet (quiche's `Type.Initial`). */
+export const initialPacket = 0
+/** `Shutdown.Read` and `Shutdown.Write`. */
+export const shutdownRead = 0
+export const shutdownWrite = 1
+
+/** The code in quiche's "StreamReset(7)" / "StreamStopped(7)" errors, or undefined. */
+export function streamErrorCode(
+  error: unknown,
+  kind: 'StreamReset' | 'StreamStopped',
+): number | undefined {
+  const message = error instanceof Error ? error.message : ''
+  if (!message.startsWith(kind)) return undefined
+  const code = Number(message.slice(kind.length + 1, -1))
+  return Number.isFinite(code) ? code : 0
+}
