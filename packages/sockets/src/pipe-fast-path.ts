@@ -69,9 +69,17 @@ export async function fastPipe(
     shutdown(() => Promise.all([abortDest(reason)(), cancelSource(reason)()]), { reason })
   }
 
+  // The readable closes as its last queued chunk is read, before the loop
+  // below has written that chunk: closing the writer waits for the loop, as
+  // the spec's pipe finishes its pending writes before it closes.
+  const drained = Promise.withResolvers<void>()
   signal?.addEventListener('abort', onAbort, { once: true })
   reader.closed.then(
-    () => shutdown(() => (preventClose ? Promise.resolve() : writer.close())),
+    () =>
+      shutdown(async () => {
+        await drained.promise
+        if (!preventClose) await writer.close()
+      }),
     (reason: unknown) => shutdown(abortDest(reason), { reason }),
   )
   writer.closed.then(
@@ -96,6 +104,8 @@ export async function fastPipe(
     if (!shuttingDown) source.divert(forwarder(source, dest))
   } catch {
     // A failed read or write errors its stream: the handlers above see it.
+  } finally {
+    drained.resolve()
   }
 
   try {
