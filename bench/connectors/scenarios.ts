@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { type PgServer, startPostgres } from '../../test/servers/postgres.ts'
 import type { Measurement, RunOptions, Scenario } from '../common.ts'
+import { waitForOutput } from '../ready.ts'
 
 const cli = new URL('../../packages/sockworker/src/cli/main.ts', import.meta.url).pathname
 const worker = new URL('./pg-worker.ts', import.meta.url).pathname
@@ -47,7 +48,7 @@ async function fromWorker(server: PgServer, n: number, viaTunnel: boolean): Prom
         },
       )
       children.push(tunnel)
-      const [port] = await waitFor(tunnel, /ready tunnel [\d.]+:(\d+)/)
+      const [port] = await waitForOutput(tunnel, [/ready tunnel [\d.]+:(\d+)/])
       tunnels = `[[workers.tunnels]]\ntarget = "127.0.0.1:${server.port}"\nurl = "ws://127.0.0.1:${port}"\n`
     }
     const config = [
@@ -73,7 +74,7 @@ async function fromWorker(server: PgServer, n: number, viaTunnel: boolean): Prom
       },
     )
     children.push(serve)
-    const [port] = await waitFor(serve, /"listener":"http [\d.]+:(\d+)"/)
+    const [port] = await waitForOutput(serve, [/"listener":"http [\d.]+:(\d+)"/])
     const ask = async (count: number) => {
       const response = await fetch(`http://127.0.0.1:${port}/rate?n=${count}`)
       if (!response.ok)
@@ -87,23 +88,6 @@ async function fromWorker(server: PgServer, n: number, viaTunnel: boolean): Prom
     for (const child of children) child.kill('SIGKILL')
     await rm(dir, { recursive: true, force: true })
   }
-}
-
-function waitFor(child: ChildProcess, pattern: RegExp): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    let output = ''
-    const timer = setTimeout(() => reject(new Error(`Not ready within 20 s:\n${output}`)), 20_000)
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = pattern.exec(output)
-      if (match === null) return
-      clearTimeout(timer)
-      resolve(match.slice(1))
-    })
-    child.once('exit', (code) =>
-      reject(new Error(`Exited (${code}) before it was ready:\n${output}`)),
-    )
-  })
 }
 
 function pgScenario(meta: Omit<Scenario, 'baseline' | 'ours'>, viaTunnel: boolean): Scenario {

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { waitForOutput } from '../ready.ts'
 
 const cli = new URL('../../packages/sockworker/src/cli/main.ts', import.meta.url).pathname
 const baselineScript = new URL('./echo-baseline.ts', import.meta.url).pathname
@@ -23,7 +24,7 @@ export interface EchoServer {
 export async function startBaseline(): Promise<EchoServer> {
   const started = performance.now()
   const child = spawn(process.execPath, [baselineScript], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const [port] = await waitFor(child, [/ready tcp [\d.]+:(\d+)/])
+  const [port] = await waitForOutput(child, [/ready tcp [\d.]+:(\d+)/])
   return {
     port: Number(port),
     pids: [child.pid ?? 0],
@@ -55,7 +56,7 @@ export async function startSockworker(): Promise<EchoServer> {
   const child = spawn(process.execPath, [cli, 'serve', '--config', config], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  const [replica, port] = await waitFor(child, [
+  const [replica, port] = await waitForOutput(child, [
     /"msg":"replica started"[^\n]*"pid":(\d+)/,
     /"msg":"ready","listener":"tcp [\d.]+:(\d+)"/,
   ])
@@ -79,28 +80,6 @@ export async function residentBytes(pids: number[]): Promise<number> {
     total += Number(kib ?? 0) * 1024
   }
   return total
-}
-
-/** Resolves with the first group of each pattern, in order, from the child's stdout. */
-function waitFor(child: ChildProcess, patterns: RegExp[]): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    let output = ''
-    const timer = setTimeout(
-      () => reject(new Error(`No ready line within 20 s. Output:\n${output}`)),
-      20_000,
-    )
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const found = patterns.map((p) => p.exec(output)?.[1])
-      if (found.every((f) => f !== undefined)) {
-        clearTimeout(timer)
-        resolve(found as string[])
-      }
-    })
-    child.once('exit', (code) =>
-      reject(new Error(`The server exited (${code}) before it was ready:\n${output}`)),
-    )
-  })
 }
 
 function stop(child: ChildProcess): Promise<void> {

@@ -8,19 +8,13 @@
  * apart (retained.ts).
  */
 import type { QoS } from './codec.ts'
+import type { Message } from './message.ts'
 import { publish as encodePublish } from './packets.ts'
 import { grantFor, MemorySessions, type SessionStore } from './sessions.ts'
 
-/** A message as routed: QoS 2 arrives but is delivered at most at QoS 1. */
-export interface Message {
-  topic: string
-  payload: Uint8Array
-  qos: QoS
-  retain: boolean
-  /** Sent before and not acknowledged: a redelivery carries DUP (§3.3.1.1). */
-  dup?: boolean
-}
+export type { Message } from './message.ts'
 
+/** A message as routed: QoS 2 arrives but is delivered at most at QoS 1. */
 /** What the broker needs from a live connection. */
 export interface Link {
   send(bytes: Uint8Array): void

@@ -5,8 +5,9 @@
  * `RedisSessions` (redis.ts) in Redis, so that the client may come back to
  * any instance.
  */
-import type { Message } from './broker.ts'
+
 import type { QoS } from './codec.ts'
+import type { Message } from './message.ts'
 import { matches } from './topics.ts'
 
 /**

@@ -1,6 +1,6 @@
 /**
  * `parseListenAddress` (config `listen = "[host:]port"`): a host and a port
- * or a message, never an exception; a parsed address written back as
+ * or a failure, never an exception; a parsed address written back as
  * `host:port` (bracketed for IPv6) parses to the same.
  */
 import { parseListenAddress } from '../../packages/sockworker/src/config/address.ts'
@@ -18,9 +18,9 @@ const target: FuzzTarget = {
     const text = decoder.decode(input.subarray(1))
     const value = (input[0] ?? 0) < 32 ? Number.parseFloat(text) : text
     const parsed = parseListenAddress(value)
-    if (typeof parsed === 'string') return
-    checkThat(Number.isInteger(parsed.port) && parsed.port >= 0 && parsed.port <= 65535, 'port')
-    const { hostname, port } = parsed
+    if (!parsed.ok) return
+    const { hostname, port } = parsed.value
+    checkThat(Number.isInteger(port) && port >= 0 && port <= 65535, 'port')
     const written = hostname.includes(':') ? `[${hostname}]:${port}` : `${hostname}:${port}`
     checkEqual(parseListenAddress(written), parsed, 'listen address round trip')
   },

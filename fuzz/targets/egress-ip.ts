@@ -1,16 +1,11 @@
 /**
- * The egress policy's IP parsing (`parseIp`, `cidr`): an address or
+ * The egress policy's IP parsing (`parseLiteral`, `cidr`): an address or
  * `undefined`, a CIDR or the TypeError `cidr` documents; `formatIp` of a
  * parsed address parses back to the same bytes, and an address is inside
  * its own network.
  */
-import {
-  cidr,
-  formatIp,
-  inCidr,
-  network,
-  parseIp,
-} from '../../packages/sockworker/src/egress/ip.ts'
+import { formatIp } from '../../packages/sockets/src/address.ts'
+import { cidr, inCidr, network, parseLiteral } from '../../packages/sockworker/src/egress/cidr.ts'
 import { bytes, checkEqual, checkThat, expectOnly, type FuzzTarget } from '../engine/target.ts'
 
 const decoder = new TextDecoder()
@@ -29,10 +24,10 @@ const target: FuzzTarget = {
   maxLength: 128,
   check(input) {
     const text = decoder.decode(input)
-    const address = parseIp(text)
+    const address = parseLiteral(text)
     if (address !== undefined) {
       checkThat(address.bytes.length === (address.family === 4 ? 4 : 16), 'address length')
-      checkEqual(parseIp(formatIp(address))?.bytes, address.bytes, 'formatIp round trip')
+      checkEqual(parseLiteral(formatIp(address))?.bytes, address.bytes, 'formatIp round trip')
       const prefix = (input[0] ?? 0) % (address.family === 4 ? 33 : 129)
       checkThat(inCidr(address, network(address, prefix)), 'an address is in its own network')
     }

@@ -4,7 +4,7 @@
  * egress rule …"); a rule's ports are a range within 1-65535, and a CIDR
  * rule's address is inside its own block.
  */
-import { inCidr } from '../../packages/sockworker/src/egress/ip.ts'
+import { inCidr } from '../../packages/sockworker/src/egress/cidr.ts'
 import { parseRule } from '../../packages/sockworker/src/egress/rules.ts'
 import { bytes, checkThat, expectOnly, type FuzzTarget } from '../engine/target.ts'
 

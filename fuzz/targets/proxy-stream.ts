@@ -7,7 +7,7 @@
 import {
   type ProxyVersion,
   parseProxyHeader,
-} from '../../packages/sockworker/src/listeners/proxy-protocol.ts'
+} from '../../packages/sockworker/src/proxy-protocol/parse.ts'
 import { checkEqual, chunksOf, type FuzzTarget } from '../engine/target.ts'
 import v1 from './proxy-v1.ts'
 import v2 from './proxy-v2.ts'

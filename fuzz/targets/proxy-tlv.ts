@@ -2,7 +2,7 @@
  * PROXY v2 TLV blocks (`parseTlvs`): a reason string or whole TLVs that
  * cover the block exactly; `writeTlvs` writes them back byte for byte.
  */
-import { parseTlvs, writeTlvs } from '../../packages/sockworker/src/listeners/proxy-protocol-tlv.ts'
+import { parseTlvs, writeTlvs } from '../../packages/sockworker/src/proxy-protocol/tlv.ts'
 import { checkEqual, checkThat, type FuzzTarget } from '../engine/target.ts'
 
 const target: FuzzTarget = {

@@ -7,7 +7,7 @@ import {
   encodeProxyHeaderV1,
   parseProxyHeader,
   V1_MAX_LENGTH,
-} from '../../packages/sockworker/src/listeners/proxy-protocol.ts'
+} from '../../packages/sockworker/src/proxy-protocol/parse.ts'
 import { bytes, checkEqual, checkThat, type FuzzTarget } from '../engine/target.ts'
 
 const target: FuzzTarget = {

@@ -7,7 +7,7 @@ import {
   encodeProxyHeaderV2,
   parseProxyHeader,
   V2_MAX_LENGTH,
-} from '../../packages/sockworker/src/listeners/proxy-protocol.ts'
+} from '../../packages/sockworker/src/proxy-protocol/parse.ts'
 import { bytes, checkEqual, checkThat, type FuzzTarget } from '../engine/target.ts'
 
 const text = new TextEncoder()

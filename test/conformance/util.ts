@@ -6,45 +6,17 @@
 import assert from 'node:assert/strict'
 import { connect, listen, type Socket, type SocketListener } from '@sockworker/sockets'
 
+import { concat } from '../helpers/bytes.ts'
+import { within } from '../helpers/timers.ts'
+
+export { concat } from '../helpers/bytes.ts'
+export { settlesWithin, within } from '../helpers/timers.ts'
+
 /** Per-test options: a hang fails the test instead of stalling the run. */
 export const limit = { timeout: 10_000 }
 
 export const encoder = new TextEncoder()
 export const decoder = new TextDecoder()
-
-/** Resolves with `promise`, or rejects with a clear error after `ms`. Bounds every wait. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/**
- * True when `promise` settles (either way) within `ms`. Only for "must not
- * happen" checks, where no event can tell us that something did not occur;
- * each caller says why it needs one.
- */
-export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  const settled = promise.then(
-    () => true,
-    () => true,
-  )
-  try {
-    return await Promise.race([settled, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /** Resolves with the rejection reason of `promise`; fails if it resolves. */
 export async function rejection(promise: Promise<unknown>, what: string): Promise<unknown> {
@@ -54,18 +26,6 @@ export async function rejection(promise: Promise<unknown>, what: string): Promis
     return error
   }
   throw new Error(`Expected ${what} to reject, but it resolved`)
-}
-
-export function concat(chunks: Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const chunk of chunks) length += chunk.byteLength
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return out
 }
 
 /** Reads a byte stream to its end. */

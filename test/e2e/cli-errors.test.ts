@@ -113,7 +113,10 @@ describe('sockworker: errors and exit codes', { concurrency: 3 }, () => {
     const worker = project.path('worker.ts')
     const cases: [string[], RegExp][] = [
       [['dev', project.path('nope.ts'), '--tcp', '0'], /nope\.ts" does not exist/],
-      [['dev', worker, '--tcp', 'localhost'], /--tcp "localhost": expected \[host:\]port/],
+      [
+        ['dev', worker, '--tcp', 'localhost'],
+        /--tcp "localhost": port is missing; write "host:port" or "port"/,
+      ],
       [['dev', worker, '--tls', '0'], /--tls needs --cert FILE and --key FILE/],
       [['dev', worker, '--tcp', '0', '--var', 'NOEQUALS'], /--var "NOEQUALS": expected KEY=VALUE/],
       [['dev', worker, '--bogus'], /bogus/],

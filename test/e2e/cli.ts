@@ -93,12 +93,22 @@ export function startCli(
   return cli
 }
 
-/** Waits for one `ready <type> <host>:<port>` line per type given and returns the ports. */
+/**
+ * Waits for one `ready <type> <host>:<port>` line per type given and returns
+ * the ports. A CLI that never gets ready is stopped before the error goes
+ * on: a caller whose setup failed may not hold it, and a live child process
+ * keeps the test file from ever exiting.
+ */
 export async function readyPorts(cli: Cli, types: string[]): Promise<Record<string, number>> {
   const ports: Record<string, number> = {}
-  for (const type of types) {
-    const [, port] = await cli.waitFor(new RegExp(`ready[^\\n]*${type} [\\d.:\\[\\]a-f]+:(\\d+)`))
-    ports[type] = Number(port)
+  try {
+    for (const type of types) {
+      const [, port] = await cli.waitFor(new RegExp(`ready[^\\n]*${type} [\\d.:\\[\\]a-f]+:(\\d+)`))
+      ports[type] = Number(port)
+    }
+  } catch (error) {
+    await cli.stop()
+    throw error
   }
   return ports
 }

@@ -11,7 +11,7 @@ import { createSocket } from 'node:dgram'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { freePort } from '../helpers/process.ts'
+import { freePort } from '../helpers/ports.ts'
 import { openClient } from './support/clients.ts'
 import { fixture, jsonLog, type Served, serveProject, workerToml } from './support/harness.ts'
 

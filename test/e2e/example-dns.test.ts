@@ -10,10 +10,11 @@ import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
-import { connect, createServer, type Socket as TcpSocket } from 'node:net'
+import { connect, type Socket as TcpSocket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parseZone } from '../../examples/dns/zone.ts'
+import { freePort } from '../helpers/ports.ts'
 import { type Cli, startCli } from './cli.ts'
 
 const exampleDir = new URL('../../examples/dns/', import.meta.url)
@@ -27,27 +28,6 @@ function dig(port: number, args: string[]): Promise<string> {
       error ? reject(error) : resolve(stdout),
     )
   })
-}
-
-/** One port free for both UDP and TCP: dig retries a truncated answer on the same port. */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    const udp = createSocket('udp4')
-    udp.bind(0, '127.0.0.1')
-    await once(udp, 'listening')
-    const { port } = udp.address()
-    const tcp = createServer()
-    const bound = await new Promise<boolean>((resolve) => {
-      tcp.once('error', () => resolve(false))
-      tcp.listen(port, '127.0.0.1', () => resolve(true))
-    })
-    udp.close()
-    if (bound) {
-      await new Promise((resolve) => tcp.close(resolve))
-      return port
-    }
-    if (attempt > 20) throw new Error('Found no port free for both UDP and TCP')
-  }
 }
 
 /** A query in wire format: header, one question, no EDNS. */
@@ -145,7 +125,7 @@ describe('examples/dns with dig', { concurrency: false }, () => {
   let port: number
 
   before(async () => {
-    port = await freePort()
+    port = await freePort('both')
     const address = `127.0.0.1:${port}`
     cli = startCli(['dev', worker, '--udp', address, '--tcp', address, '--var', 'ZONE=zone.db'])
     await cli.waitFor(/ready udp/)

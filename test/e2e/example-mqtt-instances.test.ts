@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { withTimeout } from '../helpers/process.ts'
+import { within } from '../helpers/timers.ts'
 import { startRedis } from '../servers/redis.ts'
 import { serveProject } from './support/harness.ts'
 import { mosquittoPub, mosquittoSub, run } from './support/mosquitto.ts'
@@ -96,9 +96,9 @@ describe('examples/mqtt over two instances sharing Redis', async () => {
     ws.send(Buffer.concat([Buffer.of(0x10, connect.length), connect]))
     const subscribe = Buffer.concat([Buffer.of(0, 1), str('ws/t'), Buffer.of(0)])
     ws.send(Buffer.concat([Buffer.of(0x82, subscribe.length), subscribe]))
-    await withTimeout(suback, 5000, 'SUBACK over WebSocket')
+    await within(suback, 5000, 'SUBACK over WebSocket')
     assert.equal((await mosquittoPub(portB, '-t', 'ws/t', '-m', 'to ws on A')).code, 0)
-    const publish = await withTimeout(got, 5000, 'the PUBLISH over WebSocket')
+    const publish = await within(got, 5000, 'the PUBLISH over WebSocket')
     assert.equal(publish.subarray(8).toString(), 'to ws on A')
     ws.close()
 

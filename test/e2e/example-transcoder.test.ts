@@ -125,11 +125,19 @@ describe('examples/transcoder with WebSocket clients', { concurrency: false }, (
     await once(closed, 'listening')
     const closedPort = (closed.address() as { port: number }).port
     await new Promise((resolve) => closed.close(resolve))
-    ;[toEcho, toRedis, toNowhere] = await Promise.all([
+    // allSettled, not all: when one start fails, the others must still be
+    // known to after(), or their processes outlive the test file and hang it.
+    const started = await Promise.allSettled([
       startTranscoder(`127.0.0.1:${echoPort}`),
       startTranscoder(`127.0.0.1:${redis.port}`),
       startTranscoder(`127.0.0.1:${closedPort}`),
     ])
+    const [echoCli, redisCli, nowhereCli] = started.map((result) =>
+      result.status === 'fulfilled' ? result.value : undefined,
+    )
+    ;[toEcho, toRedis, toNowhere] = [echoCli!, redisCli!, nowhereCli!]
+    const failed = started.find((result) => result.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
   })
   after(async () => {
     await Promise.all([toEcho?.cli.stop(), toRedis?.cli.stop(), toNowhere?.cli.stop()])

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { startHaproxy } from '../helpers/haproxy.ts'
-import { freePort, withTimeout } from '../helpers/process.ts'
+import { freePort } from '../helpers/ports.ts'
+import { within } from '../helpers/timers.ts'
 import { exchange } from './cli.ts'
 import { Progress, runLoad } from './support/clients.ts'
 import { fixture, type Served, serveProject } from './support/harness.ts'
@@ -102,7 +103,7 @@ function steadyLoad(port: number) {
     results,
     async stop() {
       stop.abort()
-      return withTimeout(done, 15_000, 'the load to stop')
+      return within(done, 15_000, 'the load to stop')
     },
   }
 }
@@ -145,7 +146,7 @@ describe('sockworker serve instances behind HAProxy', async () => {
     await load.progress.after(60)
     const killedAt = performance.now()
     a.cli.child.kill('SIGKILL')
-    await withTimeout(a.cli.exited, 5000, 'instance a to die')
+    await within(a.cli.exited, 5000, 'instance a to die')
     await load.progress.after(200, 30_000)
     const results = await load.stop()
     const failed = load.results.filter((r) => !r.ok)
@@ -174,7 +175,7 @@ describe('sockworker serve instances behind HAProxy', async () => {
     await load.progress.after(60)
     const drainedAt = performance.now()
     b.cli.child.kill('SIGTERM')
-    assert.equal(await withTimeout(b.cli.exited, 15_000, 'instance b to drain'), 0)
+    assert.equal(await within(b.cli.exited, 15_000, 'instance b to drain'), 0)
     const exitedAt = performance.now()
     await load.progress.after(100, 30_000)
     const results = await load.stop()

@@ -17,9 +17,11 @@ import {
   type ProxyHeader,
   type ProxyVersion,
   parseProxyHeader,
-} from '../../packages/sockworker/src/listeners/proxy-protocol.ts'
+} from '../../packages/sockworker/src/proxy-protocol/parse.ts'
 import { waitForHaproxy } from '../helpers/haproxy.ts'
-import { freePort, type Peer, spawnPeer, withTimeout } from '../helpers/process.ts'
+import { freePort } from '../helpers/ports.ts'
+import { type Peer, spawnPeer } from '../helpers/process.ts'
+import { within } from '../helpers/timers.ts'
 
 const TLV_UNIQUE_ID = 0x05
 const TLV_CRC32C = 0x03
@@ -71,7 +73,7 @@ class Backend {
       if (found !== undefined) return found
       const { promise, resolve } = Promise.withResolvers<void>()
       this.#changed = resolve
-      await withTimeout(promise, Math.max(0, deadline - Date.now()), what)
+      await within(promise, Math.max(0, deadline - Date.now()), what)
     }
   }
 
@@ -119,7 +121,7 @@ async function through(host: string, port: number, localAddress: string): Promis
   const payload = `hello from ${localAddress}\n`
   const socket = connect({ host, port, localAddress })
   try {
-    await withTimeout(once(socket, 'connect'), 5000, `a connection to ${host}:${port}`)
+    await within(once(socket, 'connect'), 5000, `a connection to ${host}:${port}`)
     const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 }
     socket.write(payload)
     let text = ''
@@ -134,7 +136,7 @@ async function through(host: string, port: number, localAddress: string): Promis
       reject(new Error(`The connection closed after ${JSON.stringify(text)}`)),
     )
     socket.once('error', reject)
-    await withTimeout(promise, 5000, `the backend's reply through ${host}:${port}`)
+    await within(promise, 5000, `the backend's reply through ${host}:${port}`)
     const newline = text.indexOf('\n')
     return { local, header: JSON.parse(text.slice(0, newline)), echo: text.slice(newline + 1) }
   } finally {

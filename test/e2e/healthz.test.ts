@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { withTimeout } from '../helpers/process.ts'
+import { within } from '../helpers/timers.ts'
 import { openClient } from './support/clients.ts'
 import { fixture, jsonLog, serveProject, workerToml } from './support/harness.ts'
 
@@ -53,7 +53,7 @@ test('/healthz: ready, failing while a worker has no replica, ready again, then 
     await using client = await openClient(port)
     await client.until(/hello \d+\n/)
     client.send('exit\n')
-    await withTimeout(client.closed, 5000, 'the replica to exit')
+    await within(client.closed, 5000, 'the replica to exit')
   }
   assert.deepEqual(await probeUntil(url, 'failing'), {
     status: 503,

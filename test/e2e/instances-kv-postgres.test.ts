@@ -16,7 +16,7 @@ import { after, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { startHaproxy } from '../helpers/haproxy.ts'
-import { freePort } from '../helpers/process.ts'
+import { freePort } from '../helpers/ports.ts'
 import { startPostgres } from '../servers/postgres.ts'
 import { serveProject } from './support/harness.ts'
 

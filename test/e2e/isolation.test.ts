@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { withTimeout } from '../helpers/process.ts'
+import { within } from '../helpers/timers.ts'
 import { oneShot, openClient, Progress, runLoad } from './support/clients.ts'
 import { fixture, jsonLog, serveProject, workerToml } from './support/harness.ts'
 
@@ -77,7 +77,7 @@ test('SIGKILL of a replica under load: B has no failure, A is back within 1 s', 
       while (!stop.signal.aborted) sawReply((await oneShot(portA)).reply)
     })()
     // A liveness wait, not the figure under test: a replica starts in 1–2 s, more under CI load.
-    const backAt = await withTimeout(back.promise, 15_000, 'a reply from the new replica of A')
+    const backAt = await within(back.promise, 15_000, 'a reply from the new replica of A')
     await Promise.all([A.progress.after(50), B.progress.after(50)])
     stop.abort()
     const [a, b] = await loads
@@ -142,7 +142,7 @@ test('a handler stuck in a loop past limits.cpu_ms: the replica is killed, the w
     assert.notEqual(next, pid, 'a new replica answers')
     fresh.send('ping\n')
     await fresh.until(/echo ping\n/)
-    await withTimeout(spinner.closed, 5000, 'the connection of the killed replica to close')
+    await within(spinner.closed, 5000, 'the connection of the killed replica to close')
     stop.abort()
     const b = await loadB
     t.diagnostic(
@@ -167,7 +167,7 @@ test('a handler that throws: its connection closes, "handler failed" is logged, 
   await using thrower = await openClient(port)
   const pid = Number((await thrower.until(greeting('T')))[1])
   thrower.send('throw\n')
-  await withTimeout(thrower.closed, 5000, 'the connection of the throwing handler to close')
+  await within(thrower.closed, 5000, 'the connection of the throwing handler to close')
   assert.match(thrower.text, /^hello T \d+\n$/, 'nothing after the greeting')
   const failed = await served.waitForLog((e) => e.msg === 'handler failed' && e.worker === 'T', {
     from,
@@ -194,7 +194,7 @@ test('limits.max_connections = 2: a third connection is closed at once, the firs
   await Promise.all([first.until(greeting('M')), second.until(greeting('M'))])
 
   await using third = await openClient(port)
-  const closed = await withTimeout(third.closed, 2000, 'the third connection to be closed')
+  const closed = await within(third.closed, 2000, 'the third connection to be closed')
   assert.equal(third.text, '', `the third connection got no greeting (closed with ${closed})`)
   await served.waitForLog((e) => e.msg === 'connection refused: max_connections reached')
 

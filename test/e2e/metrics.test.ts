@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process'
 import { test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { withTimeout } from '../helpers/process.ts'
+import { within } from '../helpers/timers.ts'
 import { openClient } from './support/clients.ts'
 import { fixture, jsonLog, serveProject, workerToml } from './support/harness.ts'
 
@@ -73,7 +73,7 @@ test('per-worker figures move: connections, bytes, errors, denials, durations, r
     sent += Buffer.byteLength(`${line}\n`)
     if (reply) await client.until(reply, 5000, client.text.indexOf('\n') + 1)
     client.socket.end()
-    await withTimeout(client.closed, 5000, 'the connection to close')
+    await within(client.closed, 5000, 'the connection to close')
     received += Buffer.byteLength(client.text)
   }
   for (let i = 0; i < 5; i++) await converse(`ping ${i}`, /echo ping \d\n/)

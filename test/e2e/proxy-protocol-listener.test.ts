@@ -11,7 +11,9 @@ import { once } from 'node:events'
 import { connect } from 'node:net'
 import { after, describe, test } from 'node:test'
 import { waitForHaproxy } from '../helpers/haproxy.ts'
-import { freePort, spawnPeer, withTimeout } from '../helpers/process.ts'
+import { freePort } from '../helpers/ports.ts'
+import { spawnPeer } from '../helpers/process.ts'
+import { within } from '../helpers/timers.ts'
 import { exchange, readyListeners, startCli, tempProject } from './cli.ts'
 
 /** Not 127.0.0.1, HAProxy's own source, so a match cannot be an accident. */
@@ -77,7 +79,7 @@ backend be_v1
 async function through(port: number): Promise<{ localPort: number; reply: string }> {
   const socket = connect({ host: '127.0.0.1', port, localAddress: CLIENT })
   try {
-    await withTimeout(once(socket, 'connect'), 5000, `a connection to HAProxy on ${port}`)
+    await within(once(socket, 'connect'), 5000, `a connection to HAProxy on ${port}`)
     const localPort = socket.localPort ?? 0
     let reply = ''
     socket.setEncoding('utf8')
@@ -87,7 +89,7 @@ async function through(port: number): Promise<{ localPort: number; reply: string
       if (reply.endsWith('payload\n')) socket.end()
     })
     socket.write('payload\n')
-    await withTimeout(once(socket, 'close'), 5000, `the worker's reply through HAProxy on ${port}`)
+    await within(once(socket, 'close'), 5000, `the worker's reply through HAProxy on ${port}`)
     return { localPort, reply }
   } finally {
     socket.destroy()
@@ -146,7 +148,7 @@ describe('PROXY protocol listeners behind HAProxy', async () => {
     const socket = connect({ host: '127.0.0.1', port: v1 })
     socket.on('error', () => {})
     socket.end(v2Local)
-    await withTimeout(once(socket, 'close'), 5000, 'the v1 listener to close the connection')
+    await within(once(socket, 'close'), 5000, 'the v1 listener to close the connection')
     await cli.waitFor(/PROXY/, 5000, from)
     expectPeer(await through(front.v1))
   })

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
-import { freePort, withTimeout } from '../helpers/process.ts'
+import { freePort } from '../helpers/ports.ts'
+import { within } from '../helpers/timers.ts'
 import { oneShot, openClient, Progress, runLoad } from './support/clients.ts'
 import { fixture, jsonLog, type Served, serveProject, workerToml } from './support/harness.ts'
 
@@ -115,7 +116,7 @@ test('a connection open before the reload keeps working on the old replica until
   assert.ok(oldPids.some(alive), 'the old replica holding the connection still runs')
 
   held.socket.end()
-  assert.equal(await withTimeout(held.closed, 5000, 'the held connection to close'), undefined)
+  assert.equal(await within(held.closed, 5000, 'the held connection to close'), undefined)
   await served.waitForLog(isReloaded, { from, timeoutMs: 5000 })
   const drainedAt = performance.now()
   assert.ok(!oldPids.some(alive), 'the old replicas exited once drained')
@@ -134,8 +135,8 @@ test('SIGTERM drains: an open connection gets its late reply, then the process e
   const from = served.logs().length
   served.cli.child.kill('SIGTERM')
   await client.until(/late v1\n/, 5000)
-  assert.equal(await withTimeout(client.closed, 5000, 'the connection to close'), undefined)
-  assert.equal(await withTimeout(served.cli.exited, 10_000, 'the CLI to exit'), 0)
+  assert.equal(await within(client.closed, 5000, 'the connection to close'), undefined)
+  assert.equal(await within(served.cli.exited, 10_000, 'the CLI to exit'), 0)
   const messages = served
     .logs()
     .slice(from)

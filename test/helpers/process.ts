@@ -3,11 +3,10 @@
  * with readiness detection, bounded waits and guaranteed cleanup.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createSocket } from 'node:dgram'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import type { Writable } from 'node:stream'
 import { after } from 'node:test'
+import { within } from './timers.ts'
 
 /** Default bound for every wait in this file, in ms. */
 export const DEFAULT_TIMEOUT = 10_000
@@ -152,7 +151,7 @@ export async function spawnPeer(
     sendSignal('SIGTERM')
     const timer = setTimeout(() => sendSignal('SIGKILL'), 2_000)
     try {
-      await withTimeout(exited, 5_000, `${describe()} to exit after SIGTERM`)
+      await within(exited, 5_000, `${describe()} to exit after SIGTERM`)
     } finally {
       clearTimeout(timer)
     }
@@ -170,7 +169,7 @@ export async function spawnPeer(
     ready: null,
     waitFor,
     waitExit: (timeout = DEFAULT_TIMEOUT) =>
-      withTimeout(exited, timeout, `${describe()} to exit. Output:\n${output}`),
+      within(exited, timeout, `${describe()} to exit. Output:\n${output}`),
     kill,
     [Symbol.asyncDispose]: kill,
   }
@@ -185,51 +184,6 @@ export async function spawnPeer(
     }
   }
   return peer
-}
-
-/**
- * Rejects with a message naming `what` if `promise` takes longer than `ms`.
- *
- * @example
- * const info = await withTimeout(socket.opened, 5000, 'the TLS handshake')
- */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/**
- * A port that was free a moment ago, for peers that cannot bind port 0 and
- * report it. Another process may take it first; that race is accepted.
- *
- * @example
- * const port = await freePort('udp')
- */
-export async function freePort(
-  type: 'tcp' | 'udp' = 'tcp',
-  hostname = '127.0.0.1',
-): Promise<number> {
-  if (type === 'udp') {
-    const socket = createSocket(hostname.includes(':') ? 'udp6' : 'udp4')
-    socket.bind(0, hostname)
-    await once(socket, 'listening')
-    const { port } = socket.address()
-    await new Promise<void>((resolve) => socket.close(() => resolve()))
-    return port
-  }
-  const server = createServer().listen(0, hostname)
-  await once(server, 'listening')
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('Cannot read the port')
-  return address.port
 }
 
 function escapeRegExp(text: string): string {

@@ -19,7 +19,8 @@ import { listen, type QuicConnection, Socket } from '@sockworker/sockets'
 import { describeQuic } from '../conformance/quic-util.ts'
 import { readAll, within } from '../conformance/util.ts'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
-import { freePort, spawnPeer } from '../helpers/process.ts'
+import { freePort } from '../helpers/ports.ts'
+import { spawnPeer } from '../helpers/process.ts'
 import { controlStream, frames, getRequest, okResponse, status } from './h3.ts'
 
 let certs: CertSet

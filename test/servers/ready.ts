@@ -1,11 +1,5 @@
-/**
- * Starting a server on a free loopback port and knowing when it is ready:
- * bounded polling of a real probe (never a fixed sleep), an early exit
- * reported with the server's log, and a retry when another process took the
- * port between our pick and the server's bind.
- */
-import { once } from 'node:events'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
+import { freePort } from '../helpers/ports.ts'
 import type { ServerProcess } from './process.ts'
 
 /** Loopback only: every fixture listens here. */
@@ -43,22 +37,6 @@ export function startDeadline(options: StartOptions = {}): Deadline {
       if (left() === 0) throw new Error(`Timed out after ${timeout} ms`)
     },
   }
-}
-
-/**
- * A TCP port on 127.0.0.1 that was free a moment ago, for servers that cannot
- * bind port 0 and report it. `onFreePort` retries when the race is lost.
- *
- * @example
- * const port = await freePort()
- */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, HOST)
-  await once(server, 'listening')
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('Cannot read the port')
-  return address.port
 }
 
 /**

@@ -9,7 +9,7 @@ import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { describe, type TestContext, test } from 'node:test'
 import { makeCerts } from '../helpers/certs.ts'
-import { withTimeout } from '../helpers/process.ts'
+import { within } from '../helpers/timers.ts'
 import { type MariadbServer, startMariadb } from './mariadb.ts'
 import { type PgServer, startPostgres } from './postgres.ts'
 import { cleanEnv, runTool } from './process.ts'
@@ -71,9 +71,16 @@ describe('startPostgres', () => {
   })
 
   test('two servers run at once on different ports', async () => {
-    const [a, b] = await Promise.all([startPostgres(), startPostgres()])
-    await using first = a
-    await using second = b
+    // allSettled, not all: if one start fails, the other server must still
+    // be stopped, or it keeps the test file from exiting.
+    const started = await Promise.allSettled([startPostgres(), startPostgres()])
+    await using servers = new AsyncDisposableStack()
+    for (const result of started) if (result.status === 'fulfilled') servers.use(result.value)
+    const [a, b] = started.map((result) => {
+      if (result.status === 'rejected') throw result.reason
+      return result.value
+    })
+    const [first, second] = [a!, b!]
     assert.notEqual(first.port, second.port)
     assert.notEqual(first.dir, second.dir)
     await first.admin(`CREATE TABLE only_here (id int)`, 'sockworker')
@@ -107,7 +114,7 @@ describe('startPostgres', () => {
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
       await pg.stop({ force: true })
-      const [code] = await withTimeout(exited, 10_000, 'psql to fail after the server died')
+      const [code] = await within(exited, 10_000, 'psql to fail after the server died')
       assert.notEqual(code, 0)
     } finally {
       client.kill('SIGKILL')

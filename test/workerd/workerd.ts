@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
-import { withTimeout } from '../helpers/process.ts'
+import { within } from '../helpers/timers.ts'
 
 const workerdBin = new URL('../../node_modules/.bin/workerd', import.meta.url).pathname
 
@@ -81,7 +81,7 @@ export async function startWorkerd(options: WorkerdOptions): Promise<RunningWork
     await rm(dir, { recursive: true, force: true })
   }
   try {
-    const port = await withTimeout(
+    const port = await within(
       listenPort(child, child.stdio[3] as Readable),
       30_000,
       'workerd to report its TCP port',

@@ -26,13 +26,3 @@ export function ownedBytes(chunk: Uint8Array): Uint8Array {
     ? chunk
     : chunk.slice()
 }
-
-/**
- * Resolves after pending promise reactions have run: one macrotask turn.
- * `setImmediate` where the runtime has it (Node, Bun): `setTimeout(0)` waits
- * at least a millisecond, which a `close()` would pay every time.
- */
-export function nextTurn(): Promise<void> {
-  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate
-  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)))
-}

@@ -22,7 +22,14 @@ export type SocketErrorCode =
   | 'ERR_TLS_HANDSHAKE'
   | 'ERR_TLS_ALPN'
   | 'ERR_QUIC_TRANSPORT'
+  /**
+   * Reserved for the host's egress policy (the sockworker runtime, or any
+   * embedder that guards connections): this package never denies on its
+   * own, but it passes a denial on as a `SocketError` with this code, so
+   * that a driver sees one error type whichever layer refused.
+   */
   | 'ERR_EGRESS_DENIED'
+  /** The tunnel transport (`via`, in `tunnel/`) was refused its token. */
   | 'ERR_TUNNEL_AUTH'
   | 'ERR_SOCKET_CLOSED'
   /** The runtime cannot do what was asked (the message names the runtime and the feature). */
@@ -82,4 +89,18 @@ export function closedError(message: string): SocketError {
   } finally {
     Error.stackTraceLimit = limit
   }
+}
+
+/** Dispatched as `error` with the `SocketError` that closed the socket. */
+export class SocketErrorEvent extends Event {
+  readonly error: SocketError
+  constructor(error: SocketError) {
+    super('error')
+    this.error = error
+  }
+}
+
+/** The reason a closed socket's streams and signal abort with. */
+export function closedReason(): DOMException {
+  return new DOMException('The socket is closed', 'AbortError')
 }

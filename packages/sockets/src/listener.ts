@@ -7,7 +7,7 @@
  */
 
 import { abortReason } from './errors.ts'
-import { noop } from './noop.ts'
+import { noop } from './promises.ts'
 import type { Socket } from './socket.ts'
 import type { ListenerInfo } from './types.ts'
 

@@ -2,7 +2,7 @@
  * Checks the caller's options once, up front, and fills in defaults, so that
  * the rest of the code reads plain values. Mistakes throw at once.
  */
-import type { SecureTransport, SocketOptions, TlsOptions, TunnelVia } from './types.ts'
+import type { SecureTransport, SocketOptions, SocketType, TlsOptions, TunnelVia } from './types.ts'
 
 export interface ResolvedOptions {
   secureTransport: SecureTransport
@@ -140,4 +140,21 @@ export function checkVia(via: unknown): TunnelVia | undefined {
     throw new TypeError('Invalid via.token: expected letters, digits and . _ ~ + - only')
   }
   return token === undefined ? { url } : { url, token }
+}
+
+/** The socket type, from `type` or else `secureTransport`; a conflict between them is a mistake. */
+export function checkType(type: unknown, secureTransport: unknown): SocketType {
+  if (type === undefined) return secureTransport === 'on' ? 'tls' : 'tcp'
+  if (type !== 'tcp' && type !== 'tls' && type !== 'udp' && type !== 'quic') {
+    throw new TypeError(
+      `Invalid socket type "${String(type)}": expected "tcp", "tls", "udp" or "quic"`,
+    )
+  }
+  const tlsFromStart = secureTransport === 'on'
+  if ((type === 'tls') !== tlsFromStart && secureTransport !== undefined && type !== 'udp') {
+    throw new TypeError(
+      `Conflicting type "${type}" and secureTransport "${String(secureTransport)}": give one of them`,
+    )
+  }
+  return type
 }

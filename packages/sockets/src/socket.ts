@@ -8,12 +8,18 @@
 
 import { checkHostname, checkPort, formatAddress } from './address.ts'
 import { Attachment, streamAttachment, type Transport } from './attachment.ts'
-import { abortReason, isSocketError, SocketError } from './errors.ts'
-import { noop } from './noop.ts'
-import { type ResolvedOptions, resolveOptions } from './options.ts'
+import {
+  abortReason,
+  closedReason,
+  isSocketError,
+  SocketError,
+  SocketErrorEvent,
+} from './errors.ts'
+import { checkType, type ResolvedOptions, resolveOptions } from './options.ts'
 import { type ByteChannel, platform, type TlsParams } from './platform.ts'
+import { noop } from './promises.ts'
 import { quicSocket } from './quic/platform.ts'
-import { checkType, closedReason, fromStartTlsOptions, SocketErrorEvent } from './socket-parts.ts'
+import { fromStartTlsOptions } from './start-tls-options.ts'
 import { StreamTransport, type TransportEvents } from './stream-transport.ts'
 import { openTunnel, tunnelRouteFor } from './tunnel/open.ts'
 import type {

@@ -8,11 +8,11 @@
  * streams carry on over it: that is what an in-place upgrade means.
  */
 
-import { nextTurn, ownedBytes, toBytes } from './bytes.ts'
+import { ownedBytes, toBytes } from './bytes.ts'
 import { closedError, SocketError } from './errors.ts'
-import { noop } from './noop.ts'
 import { fastPipe, type PipeEnd, type PipeOptions } from './pipe-fast-path.ts'
 import type { ByteChannel, ChannelInfo, TlsParams } from './platform.ts'
+import { nextTurn, noop } from './promises.ts'
 import type { SocketStats } from './types.ts'
 import { gateReadyOnOpen } from './writer-ready.ts'
 

@@ -4,7 +4,7 @@
  * every failure.
  */
 import { connect, type Socket } from 'node:net'
-import { withTimeout } from '../../helpers/process.ts'
+import { within } from '../../helpers/timers.ts'
 
 /** One conversation with a worker over `node:net`. */
 export interface LineClient extends AsyncDisposable {
@@ -42,7 +42,7 @@ export async function openClient(port: number, timeoutMs = 5000): Promise<LineCl
       wake()
     })
   })
-  await withTimeout(
+  await within(
     new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve)
       socket.once('error', reject)
@@ -184,6 +184,6 @@ export class Progress {
   after(more: number, timeoutMs = 10_000): Promise<void> {
     const { promise, resolve } = Promise.withResolvers<void>()
     this.#waiters.push({ target: this.#count + more, resolve })
-    return withTimeout(promise, timeoutMs, `${more} more connections`)
+    return within(promise, timeoutMs, `${more} more connections`)
   }
 }

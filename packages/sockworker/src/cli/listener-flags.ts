@@ -1,5 +1,6 @@
 /** Turns `--tcp 7000`, `--udp 0.0.0.0:53` and friends into listener configs. */
 import { readFileSync } from 'node:fs'
+import { type ListenAddress, parseListenAddress } from '../config/address.ts'
 import type { ListenerConfig, ListenerType } from '../config/types.ts'
 import { UsageError } from './usage.ts'
 
@@ -27,7 +28,7 @@ export function listenersFromFlags(flags: ListenerFlags, idleTimeoutMs: number):
   }
   const alpn = flags.alpn.length > 0 ? { alpn: flags.alpn } : {}
   const make = (type: ListenerType, value: string): ListenerConfig => {
-    const { hostname, port } = parseListenAddress(value, `--${type}`)
+    const { hostname, port } = listenAddressFlag(value, `--${type}`)
     const listener: ListenerConfig = {
       type,
       hostname,
@@ -53,16 +54,10 @@ export function listenersFromFlags(flags: ListenerFlags, idleTimeoutMs: number):
 }
 
 /** `[host:]port`; the host defaults to 127.0.0.1. */
-export function parseListenAddress(
-  value: string,
-  flag: string,
-): { hostname: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]:|([^:]+):)?(\d{1,5})$/.exec(value)
-  const port = Number(match?.[3])
-  if (match === null || port > 65535) {
-    throw new UsageError(`${flag} "${value}": expected [host:]port, as 7000 or 0.0.0.0:7000`)
-  }
-  return { hostname: match[1] ?? match[2] ?? '127.0.0.1', port }
+export function listenAddressFlag(value: string, flag: string): ListenAddress {
+  const parsed = parseListenAddress(value)
+  if (parsed.ok) return parsed.value
+  throw new UsageError(`${flag} "${value}": ${parsed.reason}`)
 }
 
 function readTls(flags: ListenerFlags): ListenerConfig['tls'] {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { readTokenFile } from '../tunnel/auth.ts'
 import { startTunnelServer } from '../tunnel/server.ts'
-import { parseListenAddress } from './listener-flags.ts'
+import { listenAddressFlag } from './listener-flags.ts'
 import { UsageError } from './usage.ts'
 
 export const tunnelHelp = `Usage: sockworker tunnel serve --listen [host:]port --to host:port [options]
@@ -52,8 +52,8 @@ export async function tunnel(argv: string[]): Promise<number> {
   }
   if (values.listen === undefined) throw new UsageError('Give --listen [host:]port')
   if (values.to === undefined) throw new UsageError('Give --to host:port, the TCP target')
-  const listen = parseListenAddress(values.listen, '--listen')
-  const to = parseListenAddress(values.to, '--to')
+  const listen = listenAddressFlag(values.listen, '--listen')
+  const to = listenAddressFlag(values.to, '--to')
   if (to.port === 0) throw new UsageError(`--to "${values.to}": the target needs a port`)
   const label = to.hostname.includes(':')
     ? `[${to.hostname}]:${to.port}`

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { useTestProject, worker } from './test-project.ts'
+import { useTestProject, worker } from '../../../../test/helpers/config-project.ts'
 
 const project = useTestProject('listener')
 const { valid, issues } = project

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { useTestProject, worker } from './test-project.ts'
+import { useTestProject, worker } from '../../../../test/helpers/config-project.ts'
 
 const project = useTestProject('schema')
 const { valid, issues } = project
@@ -200,9 +200,9 @@ describe('messages', () => {
     const toml =
       worker('a', 'localhost') + worker('b', '::1:80') + worker('c', '70000') + worker('d', '[::1')
     assert.deepEqual(await issues(toml), [
-      'workers[0].listeners[0].address: "localhost" is not an address "[host:]port", such as "7000", "127.0.0.1:7000", "0.0.0.0:7000" or "[::1]:7000"',
-      'workers[1].listeners[0].address: "::1:80": an IPv6 address needs brackets, as in "[::1]:7000"',
-      'workers[2].listeners[0].address: port 70000 in "70000" is not from 0 to 65535',
+      'workers[0].listeners[0].address: "localhost": port is missing; write "host:port" or "port"',
+      'workers[1].listeners[0].address: "::1:80": an IPv6 address needs brackets, as in "[::1]:80"',
+      'workers[2].listeners[0].address: "70000": port 70000 is not from 0 to 65535',
       'workers[3].listeners[0].address: "[::1": the IPv6 address has no closing "]"',
     ])
   })
@@ -214,7 +214,7 @@ describe('messages', () => {
       'workers[0].replicas: 1000 is not an integer from 1 to 256',
       'workers[0].vars.A: expected a string, number or boolean, got an array',
       'workers[1].name: "echo" is already the name of workers[0]',
-      'workers[1].listeners[0].address: "x" is not an address "[host:]port", such as "7000", "127.0.0.1:7000", "0.0.0.0:7000" or "[::1]:7000"',
+      'workers[1].listeners[0].address: "x": port is missing; write "host:port" or "port"',
     ])
   })
 })

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { useTestProject, worker } from './test-project.ts'
+import { useTestProject, worker } from '../../../../test/helpers/config-project.ts'
 
 const project = useTestProject('storage')
 const { valid, issues } = project

@@ -4,7 +4,8 @@
  * in no special-purpose range, so a range we forgot errs towards "public"
  * only if it is routable on the internet anyway.
  */
-import { type Cidr, cidr, type IpAddress, inCidr, parseIp } from './ip.ts'
+import type { IpAddress } from '@sockworker/sockets/address'
+import { type Cidr, cidr, inCidr, parseLiteral } from './cidr.ts'
 
 /** The class of an address; `special` covers ranges no worker should reach. */
 export type AddressClass = 'public' | 'private' | 'loopback' | 'link-local' | 'special'
@@ -56,7 +57,7 @@ export function classifyAddress(address: IpAddress): AddressClass {
  * classify('8.8.8.8') // 'public'
  */
 export function classify(ip: string): AddressClass {
-  const address = parseIp(ip)
+  const address = parseLiteral(ip)
   if (address === undefined) {
     throw new TypeError(`Cannot classify "${ip}": expected an IPv4 or IPv6 address`)
   }

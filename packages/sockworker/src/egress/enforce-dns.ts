@@ -9,7 +9,7 @@
  * system's own resolvers, which the operator configured, stay usable.
  */
 import * as dns from 'node:dns'
-import type { EgressHooks } from './enforce.ts'
+import type { EgressHooks } from './hooks.ts'
 import type { EgressPolicy } from './policy.ts'
 import { lockMethod, type RawPrototype } from './raw-handles.ts'
 

@@ -11,7 +11,7 @@
  * guarded methods are non-writable and non-configurable: a worker cannot
  * put the originals back, and has no other reference to them.
  */
-import type { EgressHooks } from './enforce.ts'
+import type { EgressHooks } from './hooks.ts'
 import type { EgressPolicy } from './policy.ts'
 import { lockMethod, type RawPrototype, rawHandlePrototypes } from './raw-handles.ts'
 

@@ -13,13 +13,9 @@ import * as dgram from 'node:dgram'
 import * as net from 'node:net'
 import { guardDnsServers } from './enforce-dns.ts'
 import { guardHandles } from './enforce-handles.ts'
+import type { EgressHooks } from './hooks.ts'
 import { EgressPolicy } from './policy.ts'
 import { type RuntimeSocketFactory, runtimeSocketFactory } from './runtime-socket.ts'
-
-export interface EgressHooks {
-  /** Called with the reason for each denial: for logs and metrics. */
-  onDeny(reason: string): void
-}
 
 let installed = false
 

@@ -4,8 +4,9 @@
  * win over allow rules; a connection passes when nothing denies it and
  * something allows it.
  */
+
+import { parseLiteral } from './cidr.ts'
 import { classifyAddress } from './classify.ts'
-import { parseIp } from './ip.ts'
 import { matchesAddress, matchesName } from './match.ts'
 import { normalizeName } from './names.ts'
 import {
@@ -87,7 +88,7 @@ interface Answer {
 }
 
 function judge(rules: RuleSet, { ip, port, trusted, host }: Answer): Refusal | undefined {
-  const address = parseIp(ip)
+  const address = parseLiteral(ip)
   if (address === undefined) {
     const of = host === undefined ? '' : ` as an answer for "${host}"`
     throw new TypeError(`Invalid IP address "${ip}"${of}: expected an IPv4 or IPv6 literal`)

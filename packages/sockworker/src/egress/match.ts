@@ -3,8 +3,10 @@
  * look only at addresses and name rules only at names, so a name rule never
  * matches an IP literal and a CIDR never matches a name.
  */
+
+import type { IpAddress } from '@sockworker/sockets/address'
+import { inCidr } from './cidr.ts'
 import type { AddressClass } from './classify.ts'
-import { type IpAddress, inCidr } from './ip.ts'
 import { isSubdomain } from './names.ts'
 import type { Rule } from './rules.ts'
 

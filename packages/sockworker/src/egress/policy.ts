@@ -4,8 +4,9 @@
  * check after that is a scan of a few parsed rules.
  */
 import type { LookupFunction } from 'node:net'
+import { checkPort } from '@sockworker/sockets/address'
+import { parseLiteral } from './cidr.ts'
 import { evaluateAddress, type Outcome, type RuleSet } from './evaluate.ts'
-import { parseIp } from './ip.ts'
 import { createLookup } from './lookup.ts'
 import { decide, type Resolver, systemResolver } from './resolve.ts'
 import { parseRule, type Rule } from './rules.ts'
@@ -82,8 +83,8 @@ export class EgressPolicy {
    * policy.checkAddress('10.1.2.3', 5432) // { allowed: false, reason: 'Egress to "10.1.2.3:5432" denied: …' }
    */
   checkAddress(ip: string, port: number, hostname?: string): EgressVerdict {
-    checkPort(port)
-    if (typeof ip !== 'string' || parseIp(ip) === undefined) {
+    checkPort(port, 'port', true)
+    if (typeof ip !== 'string' || parseLiteral(ip) === undefined) {
       throw new TypeError(
         `Invalid IP address ${JSON.stringify(ip)}: expected an IPv4 or IPv6 literal; use check() for host names`,
       )
@@ -99,7 +100,7 @@ export class EgressPolicy {
    * const verdict = await policy.check('api.example.com', 443)
    */
   async check(host: string, port: number, options: ResolveOptions = {}): Promise<EgressVerdict> {
-    checkPort(port)
+    checkPort(port, 'port', true)
     checkHost(host)
     const resolve = options.resolve ?? systemResolver
     return toVerdict(await decide(this.#rules, host, port, { resolve }))
@@ -118,7 +119,7 @@ export class EgressPolicy {
    * net.connect({ host: 'db.internal', port: 5432, lookup: policy.lookupFor(5432) })
    */
   lookupFor(port: number, options: ResolveOptions = {}): LookupFunction {
-    checkPort(port)
+    checkPort(port, 'port', true)
     return createLookup(this.#rules, port, options.resolve ?? systemResolver)
   }
 
@@ -148,12 +149,6 @@ function parseList(rules: unknown, key: 'allow' | 'deny'): Rule[] {
 function toVerdict(outcome: Outcome): EgressVerdict {
   if (!outcome.allowed) return { allowed: false, reason: outcome.reason }
   return { allowed: true, address: outcome.addresses[0] ?? '' }
-}
-
-function checkPort(port: unknown): void {
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Invalid port ${String(port)}: expected an integer from 0 to 65535`)
-  }
 }
 
 function checkHost(host: unknown): void {

@@ -5,6 +5,7 @@
  */
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
+import { parseLiteral } from './cidr.ts'
 import {
   evaluateAddress,
   evaluateAnswers,
@@ -12,7 +13,6 @@ import {
   type Outcome,
   type RuleSet,
 } from './evaluate.ts'
-import { parseIp } from './ip.ts'
 
 /** Turns a host name into IP literals; rejects as `dns.lookup` does when it cannot. */
 export type Resolver = (host: string) => Promise<string[]>
@@ -44,7 +44,7 @@ export async function decide(
   port: number,
   options: { resolve: Resolver; family?: 0 | 4 | 6 },
 ): Promise<Outcome> {
-  if (parseIp(host) !== undefined) return evaluateAddress(rules, host, port)
+  if (parseLiteral(host) !== undefined) return evaluateAddress(rules, host, port)
   const denied = nameDenial(rules, host, port)
   if (denied !== undefined) return { allowed: false, reason: denied }
   const family = options.family ?? 0

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { formatIp } from './ip.ts'
+import { formatIp } from '@sockworker/sockets/address'
 import { parseRule, type Rule } from './rules.ts'
 
 const parse = (text: string): Rule => parseRule(text, 'allow[0]')

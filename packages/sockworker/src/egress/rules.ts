@@ -4,7 +4,8 @@
  * A bad rule is the user's config mistake, so it throws a `TypeError` that
  * quotes the rule and says what is allowed.
  */
-import { type Cidr, formatIp, isMapped, network, parseIp } from './ip.ts'
+import { formatIp, isMapped } from '@sockworker/sockets/address'
+import { type Cidr, network, parseLiteral } from './cidr.ts'
 import { normalizeName, validateName } from './names.ts'
 
 /** A class a rule can name; `special` ranges are deliberately not nameable. */
@@ -101,7 +102,7 @@ function parseTarget(raw: string, fail: (why: string) => never): RuleTarget {
   const host = (bracketed ? raw.slice(1, -1) : raw).toLowerCase()
   if (!bracketed && CLASSES.has(host)) return { kind: 'class', class: host as RuleClass }
   if (host.includes('/')) return { kind: 'cidr', cidr: parseCidr(host, fail) }
-  const address = parseIp(host)
+  const address = parseLiteral(host)
   if (address !== undefined) {
     const prefix = address.family === 4 ? 32 : 128
     return { kind: 'cidr', cidr: { ...address, prefix } }
@@ -130,7 +131,7 @@ function parseCidr(text: string, fail: (why: string) => never): Cidr {
   const slash = text.indexOf('/')
   const base = text.slice(0, slash)
   const prefixText = text.slice(slash + 1)
-  const raw = parseIp(base, { unmap: false })
+  const raw = parseLiteral(base, { unmap: false })
   if (raw === undefined) fail(`"${base}" is not an IP address`)
   const address = raw as NonNullable<typeof raw>
   const max = address.family === 4 ? 32 : 128

@@ -5,8 +5,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import type { LogConfig, WorkerConfig } from '../config/types.ts'
+import { isBlocked, watchdogInterval } from '../heartbeat.ts'
 import type { HostMessage, ReplicaMessage } from '../ipc.ts'
-import { ownModule } from '../module-url.ts'
+import { ownModule } from '../loader/module-url.ts'
 import { emptySnapshot, type MetricsSnapshot } from '../observe/metrics.ts'
 import type { BoundHandle } from './bind.ts'
 import { sandboxFor } from './sandbox.ts'
@@ -146,14 +147,10 @@ export class Replica {
   #startWatchdog(): void {
     const limit = this.#options.worker.limits.cpuMs
     this.#lastBeat = Date.now()
-    this.#watchdog = setInterval(
-      () => {
-        const silent = Date.now() - this.#lastBeat
-        if (silent > limit)
-          this.kill('cpu', `event loop blocked for over ${limit} ms (limits.cpu_ms)`)
-      },
-      Math.max(10, Math.min(100, limit / 4)),
-    )
+    this.#watchdog = setInterval(() => {
+      if (isBlocked(this.#lastBeat, Date.now(), limit))
+        this.kill('cpu', `event loop blocked for over ${limit} ms (limits.cpu_ms)`)
+    }, watchdogInterval(limit))
     this.#watchdog.unref()
   }
 

@@ -15,16 +15,12 @@ import {
 } from '../observe/metrics.ts'
 import type { BoundHandle } from './bind.ts'
 import { type ExitReason, Replica } from './replica.ts'
+import { RestartBackoff } from './restart-backoff.ts'
 import { prepareStorage } from './sandbox.ts'
-
-const firstBackoffMs = 20
-const maxBackoffMs = 5000
-/** A replica that ran this long without trouble resets its slot's backoff. */
-const stableMs = 10_000
 
 interface Slot {
   replica: Replica | undefined
-  backoffMs: number
+  backoff: RestartBackoff
   startedAt: number
   timer: ReturnType<typeof setTimeout> | undefined
 }
@@ -116,7 +112,7 @@ export class WorkerGroup {
     return Array.from({ length: this.#config.replicas }, (_, index) => {
       const slot: Slot = {
         replica: undefined,
-        backoffMs: firstBackoffMs,
+        backoff: new RestartBackoff(),
         startedAt: 0,
         timer: undefined,
       }
@@ -154,12 +150,13 @@ export class WorkerGroup {
     const fields = { replica: index, pid: replica.pid, reason, detail }
     if (reason === 'load-error') this.#log.error('replica failed to load', fields)
     else this.#log.warn('replica exited; restarting', fields)
-    if (Date.now() - slot.startedAt > stableMs) slot.backoffMs = firstBackoffMs
-    slot.timer = setTimeout(() => {
-      this.#restarts++
-      this.#spawn(slot, index, generation)
-    }, slot.backoffMs)
-    slot.backoffMs = Math.min(slot.backoffMs * 4, maxBackoffMs)
+    slot.timer = setTimeout(
+      () => {
+        this.#restarts++
+        this.#spawn(slot, index, generation)
+      },
+      slot.backoff.next(Date.now() - slot.startedAt),
+    )
   }
 
   async #allReady(slots: Slot[]): Promise<void> {

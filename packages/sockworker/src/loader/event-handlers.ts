@@ -12,9 +12,8 @@
  *   answers 500. The first call logs that once.
  */
 import type { Socket } from '@sockworker/sockets'
-import type { WorkerContext } from '../worker/context.ts'
-import { type ConnectEvent, type FetchEvent, workerEvents } from '../worker/events.ts'
-import type { Env, WorkerHandlers } from './load-worker.ts'
+import type { ConnectEvent, Env, FetchEvent, WorkerContext, WorkerHandlers } from './handlers.ts'
+import { workerEvents } from './worker-events.ts'
 
 export function eventHandlers(): WorkerHandlers {
   const handlers: WorkerHandlers = {}

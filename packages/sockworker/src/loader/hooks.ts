@@ -12,7 +12,7 @@
  *   `node_modules`, and `.cjs`/`.cts` files, keep Node's rules.
  */
 import { registerHooks } from 'node:module'
-import { ownModule } from '../module-url.ts'
+import { ownModule } from './module-url.ts'
 
 const redirects = new Map([
   ['cloudflare:sockets', ownModule('../compat/cloudflare-sockets.ts', import.meta.url).href],

@@ -8,17 +8,9 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import type { Socket } from '@sockworker/sockets'
-import type { WorkerContext } from '../worker/context.ts'
-import { workerEvents } from '../worker/events.ts'
 import { eventHandlers } from './event-handlers.ts'
-
-export type Env = Record<string, unknown>
-
-export interface WorkerHandlers {
-  connect?: (socket: Socket, env: Env, ctx: WorkerContext) => unknown
-  fetch?: (request: Request, env: Env, ctx: WorkerContext) => Response | Promise<Response>
-}
+import type { WorkerHandlers } from './handlers.ts'
+import { workerEvents } from './worker-events.ts'
 
 export type LoadResult = { ok: true; handlers: WorkerHandlers } | { ok: false; error: string }
 

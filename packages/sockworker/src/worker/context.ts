@@ -1,12 +1,7 @@
 /**
- * The `ctx` a handler gets: `waitUntil()` to keep work alive after the
- * handler returns, and `signal`, which aborts when the replica shuts down.
+ * Makes the `ctx` a handler gets, and tracks its `waitUntil()` work.
  */
-
-export interface WorkerContext {
-  waitUntil(promise: Promise<unknown>): void
-  readonly signal: AbortSignal
-}
+import type { WorkerContext } from '../loader/handlers.ts'
 
 export interface ContextControl {
   ctx: WorkerContext

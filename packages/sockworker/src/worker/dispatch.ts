@@ -3,7 +3,7 @@
  * figures, and the close that follows when the handler is done.
  */
 import type { Socket } from '@sockworker/sockets'
-import type { Env, WorkerHandlers } from '../loader/load-worker.ts'
+import type { Env, WorkerHandlers } from '../loader/handlers.ts'
 import type { Logger } from '../observe/log.ts'
 import type { WorkerMetrics } from '../observe/metrics.ts'
 import { createContext } from './context.ts'

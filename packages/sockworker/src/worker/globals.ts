@@ -3,7 +3,7 @@
  * modules), and `addEventListener` for the service-worker form.
  */
 import { connect, Socket, SocketError } from '@sockworker/sockets'
-import { type Listener, workerEvents } from './events.ts'
+import { type Listener, workerEvents } from '../loader/worker-events.ts'
 
 export function installGlobals(compatibility: 'workerd' | 'node'): void {
   if (compatibility === 'workerd') {

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import type { Env, WorkerHandlers } from '../loader/load-worker.ts'
+import type { Env, WorkerHandlers } from '../loader/handlers.ts'
 import type { Logger } from '../observe/log.ts'
 import type { WorkerMetrics } from '../observe/metrics.ts'
 import { createContext } from './context.ts'

@@ -9,9 +9,11 @@
 
 import { installTunnelRoutes, loadQuicEngine } from '@sockworker/sockets/node'
 import { installEgressGuard } from '../egress/enforce.ts'
+import { heartbeatInterval } from '../heartbeat.ts'
 import type { HostMessage, ReplicaMessage } from '../ipc.ts'
+import type { Env, WorkerHandlers } from '../loader/handlers.ts'
 import { installModuleHooks } from '../loader/hooks.ts'
-import { type Env, loadWorker, type WorkerHandlers } from '../loader/load-worker.ts'
+import { loadWorker } from '../loader/load-worker.ts'
 import { createLogger, type Logger } from '../observe/log.ts'
 import { WorkerMetrics } from '../observe/metrics.ts'
 import { openBindings } from '../storage/bindings.ts'
@@ -142,9 +144,4 @@ async function drain(deadlineMs: number): Promise<void> {
   await sendNow({ type: 'metrics', snapshot: metrics.snapshot() })
   await sendNow({ type: 'drained' })
   process.exit(0)
-}
-
-/** Often enough that a healthy replica is never mistaken for a blocked one. */
-function heartbeatInterval(cpuMs: number): number {
-  return Math.max(10, Math.min(250, Math.floor(cpuMs / 4)))
 }

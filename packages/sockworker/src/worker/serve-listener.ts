@@ -7,22 +7,14 @@
 import { createServer, type Socket as NetSocket, type Server } from 'node:net'
 import { listen } from '@sockworker/sockets'
 import { createTlsTerminator, fromNodeSocket } from '@sockworker/sockets/node'
-import type { ListenerConfig, WorkerConfig } from '../config/types.ts'
-import { readProxyHeader } from '../listeners/read-proxy-header.ts'
-import type { Logger } from '../observe/log.ts'
-import type { Dispatcher } from './dispatch.ts'
-import { createFetchServer, type FetchServing } from './http.ts'
+import type { ListenerConfig } from '../config/types.ts'
+import { readProxyHeader } from '../proxy-protocol/read-header.ts'
+import { createFetchServer } from './http.ts'
+import type { ListenerDeps } from './listener-deps.ts'
 import { serveQuic } from './serve-quic.ts'
 
 const handshakeTimeoutMs = 10_000
 const proxyHeaderTimeoutMs = 5_000
-
-export interface ListenerDeps {
-  worker: WorkerConfig
-  dispatcher: Dispatcher
-  fetch: FetchServing
-  log: Logger
-}
 
 /**
  * Starts serving; resolves with a function that stops accepting. `handle`

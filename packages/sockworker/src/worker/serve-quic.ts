@@ -6,7 +6,7 @@
  */
 import { listen, type QuicConnection } from '@sockworker/sockets'
 import type { ListenerConfig } from '../config/types.ts'
-import type { ListenerDeps } from './serve-listener.ts'
+import type { ListenerDeps } from './listener-deps.ts'
 
 export async function serveQuic(
   config: ListenerConfig,

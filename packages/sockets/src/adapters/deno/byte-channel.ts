@@ -12,26 +12,14 @@ import {
   type TlsParams,
   unattachedHandler,
 } from '../../platform.ts'
-import type { TlsInfo } from '../../types.ts'
-import type { Conn, TcpConn } from './deno-api.ts'
+import { noop } from '../../promises.ts'
+import type { Conn } from './deno-api.ts'
 import { denoUnsupported, toSocketError } from './errors.ts'
 import { IdleTimer } from './idle-timer.ts'
-import { upgradeToTls } from './tls-connect.ts'
+import { type OpenConn, upgradeToTls } from './tls-connect.ts'
 
 /** Deno reads at most this much per `read()`; a full buffer is handed over whole, not copied. */
 const READ_SIZE = 64 * 1024
-
-/** A connection the channel can use: open, and past its TLS handshake if any. */
-export interface OpenConn {
-  conn: Conn
-  /**
-   * The plain TCP connection, for socket options and StartTLS. Undefined
-   * once TLS is up: Deno's `TlsConn` exposes neither, so the options a TLS
-   * client needs are set before its handshake.
-   */
-  tcp: TcpConn | undefined
-  tls: TlsInfo | undefined
-}
 
 export interface DenoChannelOptions {
   /** The peer, for error messages, as "db:5432". */
@@ -286,8 +274,6 @@ export class DenoByteChannel implements ByteChannel {
     return toSocketError(error, action)
   }
 }
-
-function noop(): void {}
 
 function closeQuietly(conn: Conn | undefined): void {
   try {

@@ -6,10 +6,22 @@
  * `Deno.connectTls()` (the only one of the two that takes one).
  */
 import type { StreamConnectRequest, TlsParams } from '../../platform.ts'
-import type { OpenConn } from './byte-channel.ts'
-import { Deno, type TcpConn } from './deno-api.ts'
+import type { TlsInfo } from '../../types.ts'
+import { type Conn, Deno, type TcpConn } from './deno-api.ts'
 import { denoUnsupported } from './errors.ts'
 import { clientTls, describeTls } from './tls.ts'
+
+/** A connection the channel can use: open, and past its TLS handshake if any. */
+export interface OpenConn {
+  conn: Conn
+  /**
+   * The plain TCP connection, for socket options and StartTLS. Undefined
+   * once TLS is up: Deno's `TlsConn` exposes neither, so the options a TLS
+   * client needs are set before its handshake.
+   */
+  tcp: TcpConn | undefined
+  tls: TlsInfo | undefined
+}
 
 /** Connects, and when `request.tls` is set, completes the TLS handshake. */
 export async function openConn(

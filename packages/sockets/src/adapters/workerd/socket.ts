@@ -10,7 +10,7 @@ import {
   type CloudflareSocketInfo,
   connect as cloudflareConnect,
 } from 'cloudflare:sockets'
-import { parseAddress } from '../../address.ts'
+import { parseAddress, parseHostPort } from '../../address.ts'
 import { isSocketError, SocketError, type SocketErrorCode } from '../../errors.ts'
 import type { SocketInfo, SocketInit, SocketStats, StartTlsOptions } from '../../types.ts'
 
@@ -185,10 +185,9 @@ function addresses(info: CloudflareSocketInfo): Partial<SocketInfo> {
 }
 
 function splitLocal(address: string): Partial<SocketInfo> {
-  const colon = address.lastIndexOf(':')
-  const port = Number(address.slice(colon + 1))
-  if (colon === -1 || !Number.isInteger(port)) return { localAddress: address }
-  return { localAddress: address.slice(0, colon).replace(/^\[|\]$/g, ''), localPort: port }
+  const parsed = parseHostPort(address, { allowZero: true })
+  if (!parsed.ok) return { localAddress: address }
+  return { localAddress: parsed.value.hostname, localPort: parsed.value.port }
 }
 
 /** workerd's errors carry only a message; the code is read from it. */

@@ -49,8 +49,11 @@ export class StreamChannel implements ByteChannel {
   #paused = true
   #readDone: boolean
   #writeDone: boolean
-  #pending: Uint8Array | undefined
-  #pendingDone: Done | undefined
+  /**
+   * Writes quiche has not taken yet, in order. More than one waits when a
+   * caller writes before the last `done` (the `pipeTo` fast path does).
+   */
+  #pending: Array<{ chunk: Uint8Array; done: Done }> = []
   #endDone: Done | undefined
   #closed = false
 
@@ -115,14 +118,16 @@ export class StreamChannel implements ByteChannel {
 
   /** Called when quiche has room: moves on the write that was waiting. */
   writable(): void {
-    if (this.#pending !== undefined) {
-      const rest = this.#send(this.#pending)
+    while (this.#pending.length > 0) {
+      const first = this.#pending[0]!
+      const rest = this.#send(first.chunk)
       if (rest === undefined) return
-      this.#pending = rest.byteLength === 0 ? undefined : rest
-      if (this.#pending !== undefined) return
-      const done = this.#pendingDone
-      this.#pendingDone = undefined
-      done?.()
+      if (rest.byteLength > 0) {
+        first.chunk = rest
+        return
+      }
+      this.#pending.shift()
+      first.done()
     }
     if (this.#endDone !== undefined) this.#sendFin()
   }
@@ -140,7 +145,7 @@ export class StreamChannel implements ByteChannel {
       queueMicrotask(() => done(new SocketError('ERR_SOCKET_CLOSED', 'The QUIC stream is closed')))
       return false
     }
-    if (this.id === undefined || this.#pending !== undefined) {
+    if (this.id === undefined || this.#pending.length > 0) {
       this.#queue(chunk, done)
       return false
     }
@@ -159,7 +164,7 @@ export class StreamChannel implements ByteChannel {
   end(done: Done): void {
     if (this.#writeDone || this.#closed) return queueMicrotask(() => done())
     this.#endDone = done
-    if (this.id !== undefined && this.#pending === undefined) this.#sendFin()
+    if (this.id !== undefined && this.#pending.length === 0) this.#sendFin()
   }
 
   destroy(error?: SocketError): void {
@@ -196,19 +201,19 @@ export class StreamChannel implements ByteChannel {
     this.#closed = true
     this.#readDone = true
     this.#writeDone = true
-    const pendingDone = this.#pendingDone
+    const pending = this.#pending
     const endDone = this.#endDone
-    this.#pending = this.#pendingDone = this.#endDone = undefined
+    this.#pending = []
+    this.#endDone = undefined
     const failure = error ?? new SocketError('ERR_SOCKET_CLOSED', 'The QUIC stream is closed')
-    pendingDone?.(failure)
+    for (const { done } of pending) done(failure)
     endDone?.(failure)
     this.#host.forget(this)
     this.handler.close(error)
   }
 
   #queue(chunk: Uint8Array, done: Done): void {
-    this.#pending = chunk
-    this.#pendingDone = done
+    this.#pending.push({ chunk, done })
   }
 
   /** Returns what quiche did not take, or undefined when the stream is gone. */

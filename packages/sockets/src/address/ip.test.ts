@@ -2,12 +2,15 @@ import assert from 'node:assert/strict'
 import { isIPv6 } from 'node:net'
 import { describe, test } from 'node:test'
 import {
-  checkPort,
   formatIPv4,
   formatIPv6,
+  formatIp,
+  isMapped,
   parseIPv4,
   parseIPv6,
-} from './proxy-protocol-address.ts'
+  parseIp,
+  unmap,
+} from './ip.ts'
 
 describe('parseIPv4', () => {
   test('accepts dotted quads from 0.0.0.0 to 255.255.255.255', () => {
@@ -53,9 +56,9 @@ describe('parseIPv6', () => {
       ['fe80:0:0:0:1::', 'fe80::1:0:0:0'],
     ]
     for (const [text, canonical] of cases) {
-      const bytes = parseIPv6(text)
-      assert.ok(bytes, text)
-      assert.equal(formatIPv6(bytes), canonical, text)
+      const address = parseIPv6(text)
+      assert.ok(address, text)
+      assert.equal(formatIPv6(address.bytes), canonical, text)
     }
   })
 
@@ -72,7 +75,9 @@ describe('parseIPv6', () => {
       '1::2:',
       '12345::1',
       'g::1',
-      'fe80::1%eth0',
+      'fe80::1%',
+      'fe80::1%eth 0',
+      'fe80::1%eth0%1',
       '::1.2.3',
       '::1.2.3.4:1',
       '1.2.3.4::',
@@ -94,21 +99,38 @@ describe('parseIPv6', () => {
       )
       const text = formatIPv6(bytes)
       assert.ok(isIPv6(text), text)
-      assert.deepEqual(parseIPv6(text), bytes, text)
+      assert.deepEqual(parseIPv6(text)?.bytes, bytes, text)
     }
   })
 })
 
-describe('format and checkPort', () => {
-  test('formatIPv4 reads 4 bytes at an offset', () => {
-    assert.equal(formatIPv4(Uint8Array.of(9, 127, 0, 0, 1), 1), '127.0.0.1')
+describe('zones, mapped addresses and formatIp', () => {
+  test('an IPv6 zone is kept and formatted back', () => {
+    assert.deepEqual(parseIp('fe80::1%eth0'), {
+      family: 6,
+      bytes: Uint8Array.of(0xfe, 0x80, ...new Array(13).fill(0), 1),
+      zone: 'eth0',
+    })
+    assert.equal(formatIp(parseIp('FE80::0001%eth0')!), 'fe80::1%eth0')
   })
 
-  test('checkPort throws a RangeError that quotes the value', () => {
-    assert.equal(checkPort(0, 'sourcePort'), 0)
-    assert.equal(checkPort(65535, 'sourcePort'), 65535)
-    assert.throws(() => checkPort(65536, 'sourcePort'), /Invalid sourcePort 65536/)
-    assert.throws(() => checkPort(1.5, 'sourcePort'), RangeError)
-    assert.throws(() => checkPort(undefined, 'destinationPort'), /destinationPort undefined/)
+  test('parseIp tells IPv4 from IPv6 and refuses host names', () => {
+    assert.equal(parseIp('10.0.0.1')?.family, 4)
+    assert.equal(parseIp('::1')?.family, 6)
+    for (const text of ['localhost', '127.1', '[::1]', '10.0.0.1%eth0', '']) {
+      assert.equal(parseIp(text), undefined, text)
+    }
+  })
+
+  test('unmap turns ::ffff:a.b.c.d into IPv4 and leaves other addresses alone', () => {
+    const mapped = parseIp('::ffff:10.0.0.1')!
+    assert.ok(isMapped(mapped.bytes))
+    assert.deepEqual(unmap(mapped), { family: 4, bytes: Uint8Array.of(10, 0, 0, 1) })
+    const plain = parseIp('2001:db8::1')!
+    assert.equal(unmap(plain), plain)
+  })
+
+  test('formatIPv4 reads 4 bytes at an offset', () => {
+    assert.equal(formatIPv4(Uint8Array.of(9, 127, 0, 0, 1), 1), '127.0.0.1')
   })
 })

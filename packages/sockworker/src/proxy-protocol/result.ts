@@ -1,5 +1,5 @@
 /** Small constructors shared by the v1 and v2 parsers. */
-import type { ParseResult, ProxyHeader } from './proxy-protocol.ts'
+import type { ParseResult, ProxyHeader } from './types.ts'
 
 export function done(header: ProxyHeader, consumed: number): ParseResult {
   return { status: 'done', header, consumed }

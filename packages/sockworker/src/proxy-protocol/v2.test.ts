@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type ParseResult, type ProxyHeader, parseProxyHeader } from './proxy-protocol.ts'
-import { crc32c } from './proxy-protocol-tlv.ts'
-import { encodeProxyHeaderV2, V2_SIGNATURE } from './proxy-protocol-v2.ts'
+import { type ParseResult, type ProxyHeader, parseProxyHeader } from './parse.ts'
+import { crc32c } from './tlv.ts'
+import { encodeProxyHeaderV2, V2_SIGNATURE } from './v2.ts'
 
 const encoder = new TextEncoder()
 

@@ -7,23 +7,6 @@
  * the replica. A worker's throw belongs to the one connection or request
  * that caused it, so `dispatch` hands it back to the caller.
  */
-import type { Socket } from '@sockworker/sockets'
-
-export interface ConnectEvent extends Event {
-  socket: Socket
-  env: Record<string, unknown>
-  signal: AbortSignal
-  waitUntil(promise: Promise<unknown>): void
-}
-
-export interface FetchEvent extends Event {
-  request: Request
-  env: Record<string, unknown>
-  signal: AbortSignal
-  waitUntil(promise: Promise<unknown>): void
-  respondWith(response: Response | PromiseLike<Response>): void
-  passThroughOnException(): void
-}
 
 export type Listener = ((event: Event) => void) | { handleEvent(event: Event): void }
 

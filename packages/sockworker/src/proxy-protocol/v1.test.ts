@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type ParseResult, parseProxyHeader } from './proxy-protocol.ts'
-import { encodeProxyHeaderV1, V1_MAX_LENGTH } from './proxy-protocol-v1.ts'
+import { type ParseResult, parseProxyHeader } from './parse.ts'
+import { encodeProxyHeaderV1, V1_MAX_LENGTH } from './v1.ts'
 
 const encoder = new TextEncoder()
 const parse = (text: string): ParseResult => parseProxyHeader(encoder.encode(text), 'v1')
@@ -81,6 +81,7 @@ describe('PROXY v1: malformed lines', () => {
     ['octal-looking IPv4', 'PROXY TCP4 1.2.3.4 05.6.7.8 1 2\r\n', /destination address/],
     ['IPv6 in TCP4', 'PROXY TCP4 ::1 ::1 1 2\r\n', /TCP4 expects an IPv4 address/],
     ['IPv4 in TCP6', 'PROXY TCP6 1.2.3.4 ::1 1 2\r\n', /TCP6 expects an IPv6 address/],
+    ['an IPv6 zone', 'PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n', /TCP6 expects an IPv6 address/],
     ['host name', 'PROXY TCP4 localhost 5.6.7.8 1 2\r\n', /source address "localhost"/],
     ['port too big', 'PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n', /source port "65536"/],
     ['port with leading zero', 'PROXY TCP4 1.2.3.4 5.6.7.8 1 080\r\n', /destination port "080"/],

@@ -4,7 +4,7 @@
  * stream from its true first byte.
  */
 import type { Socket as NetSocket } from 'node:net'
-import { type ProxyHeader, type ProxyVersion, parseProxyHeader } from './proxy-protocol.ts'
+import { type ProxyHeader, type ProxyVersion, parseProxyHeader } from './parse.ts'
 
 export type ProxyRead = { ok: true; header: ProxyHeader } | { ok: false; reason: string }
 

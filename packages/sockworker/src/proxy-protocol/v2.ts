@@ -5,16 +5,16 @@
  *
  * The header is exactly 16 + len bytes, whatever the family says.
  */
-import type { ParseResult, ProxyHeader } from './proxy-protocol.ts'
 import {
   checkPort,
   formatIPv4,
   formatIPv6,
   parseIPv4,
   parseIPv6,
-} from './proxy-protocol-address.ts'
-import { done, hex, invalid } from './proxy-protocol-result.ts'
-import { crc32c, parseTlvs, TLV_CRC32C, type TlvBlock, writeTlvs } from './proxy-protocol-tlv.ts'
+} from '@sockworker/sockets/address'
+import { done, hex, invalid } from './result.ts'
+import { crc32c, parseTlvs, TLV_CRC32C, type TlvBlock, writeTlvs } from './tlv.ts'
+import type { ParseResult, ProxyHeader } from './types.ts'
 
 /** `\r\n\r\n\0\r\nQUIT\n`, which identifies a v2 header. */
 export const V2_SIGNATURE = Uint8Array.of(
@@ -206,15 +206,18 @@ function encodeAddresses(header: ProxyHeader): { famProto: number; addresses: Ui
   addresses.set(toBytes(header.sourceAddress, v4, 'sourceAddress'), 0)
   addresses.set(toBytes(header.destinationAddress, v4, 'destinationAddress'), size)
   const view = new DataView(addresses.buffer)
-  view.setUint16(2 * size, checkPort(header.sourcePort, 'sourcePort'))
-  view.setUint16(2 * size + 2, checkPort(header.destinationPort, 'destinationPort'))
+  view.setUint16(2 * size, checkPort(header.sourcePort, 'sourcePort', true))
+  view.setUint16(2 * size + 2, checkPort(header.destinationPort, 'destinationPort', true))
   const family = v4 ? 0x10 : 0x20
   const transport = protocol.startsWith('tcp') ? 0x01 : 0x02
   return { famProto: family | transport, addresses }
 }
 
 function toBytes(text: string | undefined, v4: boolean, what: string): Uint8Array {
-  const bytes = text === undefined ? undefined : v4 ? parseIPv4(text) : parseIPv6(text)
+  const v6 = text === undefined || v4 ? undefined : parseIPv6(text)
+  // A zone has no meaning on the wire: the receiver is another host.
+  const bytes =
+    text === undefined ? undefined : v4 ? parseIPv4(text) : v6?.zone ? undefined : v6?.bytes
   if (bytes === undefined) {
     const family = v4 ? 'IPv4' : 'IPv6'
     throw new TypeError(`Invalid ${what} ${JSON.stringify(text)}: expected an ${family} address`)

@@ -1,15 +1,16 @@
 /**
  * A temporary project for the config tests: a directory with a worker
  * script and a secret file, and helpers that parse TOML text against it.
- * Shared by schema.test.ts and listener.test.ts.
+ * Shared by config/schema.test.ts and config/listener.test.ts; it imports
+ * node:test, so it lives here rather than in src.
  */
 import assert from 'node:assert/strict'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before } from 'node:test'
-import { parseConfig } from './load.ts'
-import type { LoadOptions, ResolvedConfig } from './types.ts'
+import { parseConfig } from '../../packages/sockworker/src/config/load.ts'
+import type { LoadOptions, ResolvedConfig } from '../../packages/sockworker/src/config/types.ts'
 
 export interface TestProject {
   /** The project directory; set once the `before` hook has run. */

@@ -6,48 +6,13 @@
  * Pure and portable: bytes in, a result object out. The listener feeds what it
  * has read so far and reads more while the result is `incomplete`.
  */
-import { parseProxyHeaderV1, V1_SIGNATURE } from './proxy-protocol-v1.ts'
-import { parseProxyHeaderV2, V2_SIGNATURE } from './proxy-protocol-v2.ts'
+import type { ParseResult, ProxyVersion } from './types.ts'
+import { parseProxyHeaderV1, V1_SIGNATURE } from './v1.ts'
+import { parseProxyHeaderV2, V2_SIGNATURE } from './v2.ts'
 
-export { encodeProxyHeaderV1, V1_MAX_LENGTH } from './proxy-protocol-v1.ts'
-export { type EncodeV2Options, encodeProxyHeaderV2, V2_MAX_LENGTH } from './proxy-protocol-v2.ts'
-
-/** Which header versions a listener accepts. */
-export type ProxyVersion = 'v1' | 'v2' | 'any'
-
-/** One type-length-value extension of a v2 header, undecoded. */
-export interface ProxyTlv {
-  /** The type byte, e.g. `0x01` ALPN, `0x02` authority, `0x05` unique id, `0x20` SSL. */
-  type: number
-  /** A copy of the value bytes: it does not alias the parsed buffer. */
-  value: Uint8Array
-}
-
-/** What a PROXY protocol header says about the connection. */
-export interface ProxyHeader {
-  version: 1 | 2
-  /**
-   * `'local'`: the balancer opened the connection itself (a health check), so
-   * the real connection endpoints apply. v1 has no LOCAL; it says `UNKNOWN`.
-   */
-  command: 'proxy' | 'local'
-  /** `'unknown'` means: use the real connection endpoints (also for AF_UNIX). */
-  protocol: 'tcp4' | 'tcp6' | 'udp4' | 'udp6' | 'unknown'
-  /** The client's address, in canonical text form (RFC 5952 for IPv6). */
-  sourceAddress?: string
-  sourcePort?: number
-  /** The address the client connected to, on the balancer. */
-  destinationAddress?: string
-  destinationPort?: number
-  /** v2 only, in wire order; empty when the header has none. */
-  tlvs?: ProxyTlv[]
-}
-
-/** The outcome of `parseProxyHeader`: it never throws on bad input. */
-export type ParseResult =
-  | { status: 'incomplete' }
-  | { status: 'done'; header: ProxyHeader; consumed: number }
-  | { status: 'invalid'; reason: string }
+export type { ParseResult, ProxyHeader, ProxyTlv, ProxyVersion } from './types.ts'
+export { encodeProxyHeaderV1, V1_MAX_LENGTH } from './v1.ts'
+export { type EncodeV2Options, encodeProxyHeaderV2, V2_MAX_LENGTH } from './v2.ts'
 
 const VERSIONS = ['v1', 'v2', 'any']
 

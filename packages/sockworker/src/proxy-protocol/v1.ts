@@ -4,9 +4,9 @@
  *   PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n
  *   PROXY UNKNOWN\r\n
  */
-import type { ParseResult, ProxyHeader } from './proxy-protocol.ts'
-import { checkPort, formatIPv6, parseIPv4, parseIPv6 } from './proxy-protocol-address.ts'
-import { done, hex, invalid } from './proxy-protocol-result.ts'
+import { checkPort, formatIPv6, parseIPv4, parseIPv6 } from '@sockworker/sockets/address'
+import { done, hex, invalid } from './result.ts'
+import type { ParseResult, ProxyHeader } from './types.ts'
 
 /** "PROXY", which identifies a v1 header. */
 export const V1_SIGNATURE = Uint8Array.of(0x50, 0x52, 0x4f, 0x58, 0x59)
@@ -104,8 +104,9 @@ function parseLine(line: string, consumed: number): ParseResult {
 /** The address in canonical form, so that v1 and v2 report the same text for one address. */
 function canonicalAddress(text: string, family: 'IPv4' | 'IPv6'): string | undefined {
   if (family === 'IPv4') return parseIPv4(text) === undefined ? undefined : text
-  const bytes = parseIPv6(text)
-  return bytes === undefined ? undefined : formatIPv6(bytes)
+  // A zone has no meaning on the wire: the receiver is another host.
+  const address = parseIPv6(text)
+  return address === undefined || address.zone !== undefined ? undefined : formatIPv6(address.bytes)
 }
 
 function badAddress(which: string, text: string, protocol: string, family: string): ParseResult {
@@ -143,8 +144,8 @@ export function encodeProxyHeaderV1(header: ProxyHeader): Uint8Array {
   const family = protocol === 'tcp4' ? 'IPv4' : 'IPv6'
   const source = encodeAddress(header.sourceAddress, family, 'sourceAddress')
   const destination = encodeAddress(header.destinationAddress, family, 'destinationAddress')
-  const sourcePort = checkPort(header.sourcePort, 'sourcePort')
-  const destinationPort = checkPort(header.destinationPort, 'destinationPort')
+  const sourcePort = checkPort(header.sourcePort, 'sourcePort', true)
+  const destinationPort = checkPort(header.destinationPort, 'destinationPort', true)
   const name = protocol.toUpperCase()
   return ascii(`PROXY ${name} ${source} ${destination} ${sourcePort} ${destinationPort}\r\n`)
 }

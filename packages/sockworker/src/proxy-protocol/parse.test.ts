@@ -10,7 +10,7 @@ import {
   previewBytes,
   V1_MAX_LENGTH,
   V2_MAX_LENGTH,
-} from './proxy-protocol.ts'
+} from './parse.ts'
 
 const encoder = new TextEncoder()
 
