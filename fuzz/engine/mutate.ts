@@ -6,6 +6,7 @@
  * checks that random bytes almost never pass.
  */
 import fc from 'fast-check'
+import { concat } from '../../test/helpers/bytes.ts'
 import type { FuzzTarget } from './target.ts'
 
 /** Values that sit on boundaries: zero, sign bits, all ones, ASCII delimiters. */
@@ -101,34 +102,22 @@ function apply(
       return out
     }
     case 'insert':
-      return join(input.subarray(0, at), step.bytes, input.subarray(at))
+      return concat([input.subarray(0, at), step.bytes, input.subarray(at)])
     case 'token':
-      return join(input.subarray(0, at), tokens[step.token]!, input.subarray(at))
+      return concat([input.subarray(0, at), tokens[step.token]!, input.subarray(at)])
     case 'delete':
-      return join(input.subarray(0, at), input.subarray(at + step.length))
+      return concat([input.subarray(0, at), input.subarray(at + step.length)])
     case 'duplicate': {
       const piece = input.subarray(at, at + step.length)
       const to = length === 0 ? 0 : step.to % (length + 1)
-      return join(input.subarray(0, to), piece, input.subarray(to))
+      return concat([input.subarray(0, to), piece, input.subarray(to)])
     }
     case 'truncate':
       return input.subarray(0, at)
     case 'splice': {
       const other = seeds[step.seed % seeds.length]!
       const from = other.length === 0 ? 0 : step.from % other.length
-      return join(input.subarray(0, at), other.subarray(from))
+      return concat([input.subarray(0, at), other.subarray(from)])
     }
   }
-}
-
-function join(...parts: Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const part of parts) length += part.length
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
 }

@@ -98,8 +98,11 @@ test('SIGKILL of a replica under load: B has no failure, A is back within 1 s', 
     assert.ok(b.ok > 0 && a.ok > 0)
     // "Back" as issue 3 means it: a new replica started and A answers a fresh connection.
     assert.ok(freshAt - killedAt < 1000, `A was back ${ms(freshAt)} after the kill`)
-    // The new replica itself needs a process start: about 0.3 s idle, 0.7-1.4 s under this load.
-    assert.ok(backAt - killedAt < 3000, `The new replica answered ${ms(backAt)} after the kill`)
+    // The new replica itself needs a process start, which grew with the
+    // sandbox, storage backends and QUIC: about 1.5 s idle, 4.6 s seen in CI
+    // with another suite beside it (issue 12 tracks start-up). This bounds
+    // it; the figure under test is the fresh connection above.
+    assert.ok(backAt - killedAt < 8000, `The new replica answered ${ms(backAt)} after the kill`)
   } finally {
     stop.abort()
     await Promise.all([loads, probes])
