@@ -200,6 +200,8 @@ export function publish(message: {
   qos: QoS
   retain: boolean
   packetId?: number
+  /** Set on a redelivery of a QoS 1 message (§3.3.1.1). */
+  dup?: boolean
 }): Uint8Array {
   const topic = encoder.encode(message.topic)
   const id = message.qos > 0 ? 2 : 0
@@ -208,6 +210,6 @@ export function publish(message: {
   body.set(topic, 2)
   if (id) body.set([(message.packetId ?? 1) >> 8, (message.packetId ?? 1) & 0xff], 2 + topic.length)
   body.set(message.payload, 2 + topic.length + id)
-  const flags = (message.qos << 1) | (message.retain ? 1 : 0)
+  const flags = (message.dup ? 8 : 0) | (message.qos << 1) | (message.retain ? 1 : 0)
   return encodePacket(Type.PUBLISH, flags, body)
 }

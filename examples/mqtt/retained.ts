@@ -7,8 +7,8 @@
  * QoS) followed by the payload bytes.
  */
 import type { Storage } from '../../packages/sockworker/src/storage/types.ts'
-import type { Message } from './broker.ts'
 import type { QoS } from './codec.ts'
+import type { Message } from './message.ts'
 
 const PREFIX = 'retained:'
 /**

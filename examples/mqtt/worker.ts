@@ -2,29 +2,38 @@
  * An MQTT 3.1.1 broker: CONNECT, PUBLISH QoS 0 and 1 (QoS 2 is accepted and
  * delivered at QoS 1), SUBSCRIBE/UNSUBSCRIBE with `+`/`#`, retained
  * messages, keep-alive and last will. A broken packet closes the connection,
- * as MQTT says (§4.8); the broker keeps serving everyone else. Retained
- * messages go to the storage binding `env.RETAINED` (var RETAINED_BINDING
- * names another), so they survive a restart; sessions stay in memory.
+ * as MQTT says (§4.8); the broker keeps serving everyone else. QoS 1
+ * messages a client has not acknowledged are sent again when its persistent
+ * session comes back, after which come those queued while it was away.
+ * Retained messages go to the storage binding `env.RETAINED` (var
+ * RETAINED_BINDING names another); with the var REDIS_URL, sessions,
+ * fan-out and retained messages are shared through Redis instead, and any
+ * number of replicas and instances make one broker (redis.ts).
  *
  *   mosquitto_sub -h 127.0.0.1 -p 1883 -t 'sensors/#' -v
  *   mosquitto_pub -h 127.0.0.1 -p 1883 -t sensors/kitchen -m 21.5
  */
 import type { Socket } from '@sockworker/sockets'
 import {
+  acknowledge,
   closeSession,
   type Link,
-  type Message,
   openSession,
-  route,
+  publish,
+  resend,
   type Session,
   sendRetained,
   subscribe,
   unsubscribe,
+  useShared,
 } from './broker.ts'
 import { MalformedPacket, PacketReader, type QoS, type RawPacket, Type } from './codec.ts'
+import type { Message } from './message.ts'
 import * as packets from './packets.ts'
+import { RedisShared } from './redis.ts'
 import { type RetainedStore, retainedStore } from './retained.ts'
 import { isTopicFilter, isTopicName } from './topics.ts'
+import { type ByteStreams, mqttStreams } from './websocket.ts'
 
 /** The largest packet accepted; bigger ones close the connection. */
 const MAX_PACKET_BYTES = 256 * 1024
@@ -32,15 +41,36 @@ const MAX_PACKET_BYTES = 256 * 1024
 const CONNECT_TIMEOUT_MS = 10_000
 /** How long a closing connection may take to flush what is queued for it. */
 const CLOSE_FLUSH_MS = 2000
+/**
+ * Bytes written to a client and not yet taken by its socket. Past this the
+ * client is slow: QoS 0 messages for it are dropped, and a QoS 1 message
+ * closes its connection (a persistent session keeps it for the reconnect).
+ */
+export const MAX_BUFFERED_BYTES = 1024 * 1024
 
-/** One store per process: the binding (or memory) is the same for every connection. */
+/** One store per process: the binding, Redis or memory is the same for every connection. */
 let retained: RetainedStore | undefined
 
 export default {
   async connect(socket: Socket, env: Record<string, unknown>): Promise<void> {
-    retained ??= retainedStore(env)
-    await new Connection(socket, retained).run()
+    retained ??= sharedState(env)
+    const streams = await mqttStreams(socket)
+    if (streams) await new Connection(streams, retained).run()
   },
+}
+
+/**
+ * With the var REDIS_URL, sessions, fan-out and retained messages go
+ * through Redis, so that every replica and instance is one broker. Without
+ * it, this process alone is the broker, and retained messages are in the
+ * storage binding.
+ */
+function sharedState(env: Record<string, unknown>): RetainedStore {
+  const url = env['REDIS_URL']
+  if (typeof url !== 'string' || url === '') return retainedStore(env)
+  const shared = new RedisShared(url)
+  useShared({ sessions: shared, bus: shared })
+  return shared
 }
 
 /** One client's connection: reads packets, answers them, ends with or without its will. */
@@ -59,10 +89,13 @@ class Connection implements Link {
   #connected = false
   // QoS 2 packet ids received and not yet released, so a resent PUBLISH is not routed twice.
   #qos2 = new Set<number>()
+  /** Bytes handed to the writer and not yet written: see MAX_BUFFERED_BYTES. */
+  #buffered = 0
+  #dropped = 0
 
-  constructor(socket: Socket, retained: RetainedStore) {
-    this.#reader = socket.readable.getReader()
-    this.#writer = socket.writable.getWriter()
+  constructor(streams: ByteStreams, retained: RetainedStore) {
+    this.#reader = streams.readable.getReader()
+    this.#writer = streams.writable.getWriter()
     this.#retained = retained
   }
 
@@ -98,7 +131,26 @@ class Connection implements Link {
   }
 
   send(bytes: Uint8Array): void {
-    this.#writer.write(bytes).catch(() => this.#stop())
+    this.#buffered += bytes.length
+    this.#writer.write(bytes).then(
+      () => (this.#buffered -= bytes.length),
+      () => this.#stop(),
+    )
+  }
+
+  offer(bytes: Uint8Array, qos: QoS): boolean {
+    if (this.#buffered + bytes.length <= MAX_BUFFERED_BYTES) {
+      this.send(bytes)
+      return true
+    }
+    const who = this.#session?.clientId
+    if (qos === 0) {
+      if (this.#dropped++ === 0) console.warn(`mqtt: "${who}" is slow; dropping QoS 0 messages`)
+      return false
+    }
+    console.warn(`mqtt: "${who}" is slow with a QoS 1 message pending; closing its connection`)
+    this.#stop()
+    return false
   }
 
   takeOver(): void {
@@ -121,20 +173,27 @@ class Connection implements Link {
   async #finish(graceful: boolean): Promise<void> {
     const session = this.#session
     if (session === undefined) return
-    closeSession(session, this)
+    try {
+      await closeSession(session, this)
+    } catch (error) {
+      console.error(`mqtt: could not park the session of "${session.clientId}": ${error}`)
+    }
     if (!graceful && this.#will) await this.#publish(this.#will)
   }
 
   /** Routes a message to subscribers and, if it is retained, stores it (or clears the topic). */
   async #publish(message: Message): Promise<void> {
     const stored = message.retain ? this.#retained.put(message) : undefined
-    // §3.3.1.3: a message sent to an existing subscription has retain 0.
-    route({ ...message, retain: false })
-    try {
-      await stored
-    } catch (error) {
-      // The subscribers have it; only later ones will miss it. Say why, keep serving.
-      console.error(`mqtt: could not store the retained message on "${message.topic}": ${error}`)
+    const routed = publish(message)
+    const [store, route] = await Promise.allSettled([stored, routed])
+    // The subscribers may have it; only later ones will miss it. Say why, keep serving.
+    if (store.status === 'rejected') {
+      console.error(
+        `mqtt: could not store the retained message on "${message.topic}": ${store.reason}`,
+      )
+    }
+    if (route.status === 'rejected') {
+      console.error(`mqtt: could not publish on "${message.topic}": ${route.reason}`)
     }
   }
 
@@ -142,7 +201,7 @@ class Connection implements Link {
   async #handle(packet: RawPacket): Promise<boolean> {
     if (packet.type === Type.CONNECT) {
       if (this.#connected) throw new MalformedPacket('Second CONNECT')
-      this.#onConnect(packets.parseConnect(packet.body))
+      await this.#onConnect(packets.parseConnect(packet.body))
       return false
     }
     if (!this.#connected) throw new MalformedPacket(`Packet type ${packet.type} before CONNECT`)
@@ -155,7 +214,7 @@ class Connection implements Link {
         this.send(packets.ack(Type.PUBCOMP, packets.parsePacketId(packet.body)))
         return false
       case Type.PUBACK:
-        packets.parsePacketId(packet.body) // nothing to retry: this example does not resend
+        if (this.#session) acknowledge(this.#session, packets.parsePacketId(packet.body))
         return false
       case Type.SUBSCRIBE:
         await this.#onSubscribe(packet.body)
@@ -175,7 +234,7 @@ class Connection implements Link {
     }
   }
 
-  #onConnect(connect: packets.Connect): void {
+  async #onConnect(connect: packets.Connect): Promise<void> {
     if (connect.level !== 4) return this.#refuse(1) // unacceptable protocol version
     let clientId = connect.clientId
     if (clientId === '') {
@@ -185,13 +244,14 @@ class Connection implements Link {
     if (connect.will && !isTopicName(connect.will.topic)) {
       throw new MalformedPacket(`Will topic "${connect.will.topic}" is not a topic name`)
     }
-    const { session, present } = openSession(clientId, connect.cleanSession, this)
+    const { session, present, pending } = await openSession(clientId, connect.cleanSession, this)
     this.#session = session
     this.#will = connect.will
     this.#connected = true
     this.#keepAliveMs = connect.keepAlive * 1500
     this.#armTimer()
     this.send(packets.connack(present, 0))
+    resend(session, pending)
   }
 
   /** CONNACK with an error code, then close (§3.2.2.3). */

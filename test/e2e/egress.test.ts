@@ -50,7 +50,7 @@ describe('egress through sockworker serve', () => {
     udpPort = udpEcho.address().port
     const toml =
       jsonLog +
-      workerToml({ name: 'strict', script }) +
+      workerToml({ name: 'strict', script, sandbox: ['quic'] }) +
       workerToml({ name: 'open', script, allow: ['public', 'loopback'] }) +
       workerToml({ name: 'pinned', script, allow: [`127.0.0.1:${tcpPort}`] })
     served = await serveProject({ 'sockworker.toml': toml }, 3)

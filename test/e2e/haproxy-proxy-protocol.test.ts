@@ -18,6 +18,7 @@ import {
   type ProxyVersion,
   parseProxyHeader,
 } from '../../packages/sockworker/src/proxy-protocol/parse.ts'
+import { waitForHaproxy } from '../helpers/haproxy.ts'
 import { freePort } from '../helpers/ports.ts'
 import { type Peer, spawnPeer } from '../helpers/process.ts'
 import { within } from '../helpers/timers.ts'
@@ -143,26 +144,6 @@ async function through(host: string, port: number, localAddress: string): Promis
   }
 }
 
-/** Retries a connection until HAProxy accepts, within a deadline: it has no ready line. */
-async function waitForListener(host: string, port: number, haproxy: Peer): Promise<void> {
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    const socket = connect({ host, port })
-    try {
-      await once(socket, 'connect') // Rejects on 'error', e.g. ECONNREFUSED.
-      return
-    } catch (error) {
-      if (haproxy.child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`HAProxy did not listen on ${host}:${port}: ${error}\n${haproxy.output}`)
-      }
-      // Poll without a fixed sleep: retry at the next macrotask turns.
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    } finally {
-      socket.destroy()
-    }
-  }
-}
-
 interface Ports {
   v2: number
   v1: number
@@ -227,10 +208,10 @@ async function startHaproxy(v2: Backend, v1: Backend, dir: string): Promise<[Pee
   await writeFile(file, haproxyConfig(ports, v2, v1))
   const haproxy = await spawnPeer('haproxy', ['-db', '-f', file])
   for (const port of [ports.v2, ports.v1, ports.mismatch]) {
-    await waitForListener('127.0.0.1', port, haproxy)
+    await waitForHaproxy(haproxy, port)
   }
   for (const port of [ports.v2six, ports.v1six]) {
-    if (port !== 0) await waitForListener('::1', port, haproxy)
+    if (port !== 0) await waitForHaproxy(haproxy, port, '::1')
   }
   return [haproxy, ports]
 }

@@ -10,8 +10,9 @@ import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { connect } from 'node:net'
 import { after, describe, test } from 'node:test'
+import { waitForHaproxy } from '../helpers/haproxy.ts'
 import { freePort } from '../helpers/ports.ts'
-import { type Peer, spawnPeer } from '../helpers/process.ts'
+import { spawnPeer } from '../helpers/process.ts'
 import { within } from '../helpers/timers.ts'
 import { exchange, readyListeners, startCli, tempProject } from './cli.ts'
 
@@ -95,25 +96,6 @@ async function through(port: number): Promise<{ localPort: number; reply: string
   }
 }
 
-/** HAProxy prints nothing when it is listening: retry a connection, within a deadline. */
-async function waitForListener(port: number, haproxy: Peer): Promise<void> {
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    const socket = connect({ host: '127.0.0.1', port })
-    try {
-      await once(socket, 'connect')
-      return
-    } catch (error) {
-      if (haproxy.child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`HAProxy did not listen on ${port}: ${error}\n${haproxy.output}`)
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    } finally {
-      socket.destroy()
-    }
-  }
-}
-
 // Everything starts in the async suite body, not in `before`: spawnPeer's
 // `after()` inside a `before` hook would stop HAProxy when that hook ended.
 // Fails rather than skips without haproxy: CI must install it.
@@ -130,8 +112,8 @@ describe('PROXY protocol listeners behind HAProxy', async () => {
   const front = { v2: await freePort(), v1: await freePort() }
   await project.write('haproxy.cfg', haproxyConfig(front, { v2, v1 }))
   const haproxy = await spawnPeer('haproxy', ['-db', '-f', project.path('haproxy.cfg')])
-  await waitForListener(front.v2, haproxy)
-  await waitForListener(front.v1, haproxy)
+  await waitForHaproxy(haproxy, front.v2)
+  await waitForHaproxy(haproxy, front.v1)
 
   const expectPeer = ({ localPort, reply }: { localPort: number; reply: string }) => {
     const seen = `${CLIENT}:${localPort}`

@@ -11,8 +11,8 @@
  * The lifecycle follows the spec's ReadableStreamPipeTo: the pipe watches
  * `reader.closed`, `writer.closed` and `signal`, and applies
  * `preventClose`, `preventAbort` and `preventCancel` exactly as there.
- * Backpressure: the source pauses while more than the destination's
- * high-water mark is waiting in the runtime, and resumes below it.
+ * Backpressure: one write is outstanding at a time, as with the streams;
+ * the source pauses while the runtime holds it.
  */
 /** `pipeTo()`'s options (the web-streams type is not global in every runtime's typings). */
 export interface PipeOptions {
@@ -24,7 +24,6 @@ export interface PipeOptions {
 
 /** What the fast path needs from a transport; `StreamTransport` implements it. */
 export interface PipeEnd {
-  readonly highWaterMark: number
   /** Bytes in the readable's queue, not yet read. */
   queuedBytes(): number
   /** Routes incoming chunks to `sink` instead of the readable's queue; `undefined` routes them back. */
@@ -49,6 +48,7 @@ export async function fastPipe(
   const { preventClose = false, preventAbort = false, preventCancel = false, signal } = options
   const settled = Promise.withResolvers<void>()
   let shuttingDown = false
+  let pump: Forwarder | undefined
 
   /** Stops moving bytes, runs the shutdown `actions`, then settles as `outcome` says. */
   const shutdown = (actions: () => Promise<unknown>, error?: { reason: unknown }) => {
@@ -78,6 +78,8 @@ export async function fastPipe(
     () =>
       shutdown(async () => {
         await drained.promise
+        // Bytes still waiting for the channel go before the end of input.
+        await pump?.idle()
         if (!preventClose) await writer.close()
       }),
     (reason: unknown) => shutdown(abortDest(reason), { reason }),
@@ -101,7 +103,10 @@ export async function fastPipe(
       if (done) break
       await writer.write(value)
     }
-    if (!shuttingDown) source.divert(forwarder(source, dest))
+    if (!shuttingDown) {
+      pump = forwarder(source, dest)
+      source.divert(pump.push)
+    }
   } catch {
     // A failed read or write errors its stream: the handlers above see it.
   } finally {
@@ -118,26 +123,39 @@ export async function fastPipe(
 }
 
 /**
- * Writes each chunk to `dest`, holding `source` while more than the
- * destination's high-water mark waits in the runtime.
+ * Writes each chunk to `dest`, one write outstanding at a time, as the
+ * channel contract asks: while the runtime holds a chunk, `source` is held
+ * and what still arrives waits here, in order. `idle()` resolves once
+ * nothing waits, so that the end of input goes out after the last byte.
  */
-function forwarder(source: PipeEnd, dest: PipeEnd): (chunk: Uint8Array) => void {
-  let waiting = 0
-  let held = false
-  return (chunk) => {
-    const size = chunk.byteLength
-    const releasedNow = dest.forward(chunk, () => {
-      waiting -= size
-      if (held && waiting <= dest.highWaterMark) {
-        held = false
-        source.hold(false)
-      }
-    })
-    if (releasedNow) return
-    waiting += size
-    if (!held && waiting > dest.highWaterMark) {
-      held = true
-      source.hold(true)
-    }
+interface Forwarder {
+  push(chunk: Uint8Array): void
+  idle(): Promise<void>
+}
+
+function forwarder(source: PipeEnd, dest: PipeEnd): Forwarder {
+  const queue: Uint8Array[] = []
+  let outstanding = false
+  let drained: PromiseWithResolvers<void> | undefined
+  const send = (chunk: Uint8Array) => {
+    if (dest.forward(chunk, released)) return
+    outstanding = true
+    source.hold(true)
+  }
+  const released = () => {
+    outstanding = false
+    while (!outstanding && queue.length > 0) send(queue.shift() as Uint8Array)
+    if (outstanding) return
+    source.hold(false)
+    drained?.resolve()
+    drained = undefined
+  }
+  return {
+    push: (chunk) => (outstanding ? queue.push(chunk) : send(chunk)),
+    idle() {
+      if (!outstanding) return Promise.resolve()
+      drained ??= Promise.withResolvers<void>()
+      return drained.promise
+    },
   }
 }

@@ -226,10 +226,6 @@ export class StreamTransport implements PipeEnd {
 
   // PipeEnd: the `pipeTo` fast path (pipe-fast-path.ts).
 
-  get highWaterMark(): number {
-    return this.#options.highWaterMark
-  }
-
   /** A closed readable reports its whole high-water mark, so the pipe reads on to its end. */
   queuedBytes(): number {
     const hwm = this.#options.highWaterMark

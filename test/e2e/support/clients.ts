@@ -82,8 +82,10 @@ export async function openClient(port: number, timeoutMs = 5000): Promise<LineCl
 }
 
 /**
- * One short-lived connection: connect, half-close, read until the end.
- * `error` is the socket error's code, or "timeout".
+ * One short-lived connection: connect, send `payload` (default none) and
+ * half-close, read until the end. `error` is the socket error's code, or
+ * "timeout". Through a proxy, send a payload: HAProxy aborts a connect whose
+ * client has already closed without sending anything (its log says `CC`).
  *
  * @example
  * const { reply, error } = await oneShot(port)
@@ -91,6 +93,7 @@ export async function openClient(port: number, timeoutMs = 5000): Promise<LineCl
 export async function oneShot(
   port: number,
   timeoutMs = 3000,
+  payload = '',
 ): Promise<{ reply: string; error: string | undefined }> {
   const socket = connect({ host: '127.0.0.1', port })
   socket.setEncoding('utf8')
@@ -98,7 +101,7 @@ export async function oneShot(
   let error: string | undefined
   socket.on('data', (chunk: string) => (reply += chunk))
   socket.on('error', (e: NodeJS.ErrnoException) => (error ??= e.code ?? e.message))
-  socket.once('connect', () => socket.end())
+  socket.once('connect', () => (payload === '' ? socket.end() : socket.end(payload)))
   const timer = setTimeout(() => {
     error ??= 'timeout'
     socket.destroy()
@@ -124,6 +127,8 @@ export interface LoadOptions {
   accept(reply: string): boolean
   /** Stops starting connections; the ones in flight finish. */
   signal: AbortSignal
+  /** Sent on each connection before it half-closes; default none. */
+  payload?: string
   /** Called after every connection, successful or not. */
   onResult?(result: { reply: string; ok: boolean; startedAt: number }): void
 }
@@ -141,7 +146,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const loop = async () => {
     while (!options.signal.aborted) {
       const startedAt = performance.now()
-      const { reply, error } = await oneShot(options.port)
+      const { reply, error } = await oneShot(options.port, 3000, options.payload)
       const ok = error === undefined && options.accept(reply)
       if (ok) result.ok++
       else result.failures.push(error ?? `wrong reply ${JSON.stringify(reply)}`)

@@ -157,6 +157,8 @@ export function workerToml(options: {
   vars?: Record<string, string>
   limits?: Record<string, number>
   allow?: string[]
+  /** `[workers.sandbox] allow`. */
+  sandbox?: string[]
 }): string {
   const lines = [
     '[[workers]]',
@@ -171,6 +173,9 @@ export function workerToml(options: {
   lines.push('[workers.limits]', ...Object.entries(limits).map(([k, v]) => `${k} = ${v}`))
   if (options.allow !== undefined) {
     lines.push('[workers.egress]', `allow = ${JSON.stringify(options.allow)}`)
+  }
+  if (options.sandbox !== undefined) {
+    lines.push('[workers.sandbox]', `allow = ${JSON.stringify(options.sandbox)}`)
   }
   const address = JSON.stringify(options.address ?? '127.0.0.1:0')
   lines.push('[[workers.listeners]]', 'type = "tcp"', `address = ${address}`, '')

@@ -87,7 +87,12 @@ export async function dev(argv: string[]): Promise<number> {
       devLimits.idleTimeoutMs,
     ),
   }
-  const config: ResolvedConfig = { log, metrics: undefined, workers: [worker] }
+  const config: ResolvedConfig = {
+    log,
+    metrics: undefined,
+    drain: { delayMs: 0 },
+    workers: [worker],
+  }
   return run(config, dirname(file))
 }
 

@@ -47,7 +47,7 @@ export async function serve(argv: string[]): Promise<number> {
     for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => done(name))
   })
   log.info(`${signal}: draining`)
-  await supervisor.stop()
+  await supervisor.drain()
   log.info('stopped')
   return 0
 }

@@ -22,6 +22,7 @@ export function resolveConfig(checked: CheckedConfig): ResolvedConfig {
   return {
     log: { format: checked.log.format, level: checked.log.level },
     metrics: listen === undefined ? undefined : { hostname: listen.hostname, port: listen.port },
+    drain: { delayMs: checked.drain.delay_ms },
     workers: checked.workers.map(resolveWorker),
   }
 }
@@ -57,7 +58,11 @@ function resolveWorker(worker: CheckedWorker): WorkerConfig {
         : { target, url, token: trimFinalNewline(token_file.text) },
     ),
     listeners: worker.listeners.map((listener) => resolveListener(listener, idleTimeoutMs)),
-    sandbox: { allow: [...new Set(worker.sandbox.allow)], user: worker.sandbox.user },
+    sandbox: {
+      allow: [...new Set(worker.sandbox.allow)],
+      user: worker.sandbox.user,
+      read: [...new Set(worker.sandbox.read)],
+    },
   }
 }
 

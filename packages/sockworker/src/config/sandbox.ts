@@ -7,27 +7,37 @@
  * [workers.sandbox]
  * allow = ["child_process"]   # default: none
  * user = "sockworker"         # default: "nobody"
+ * read = ["../shared"]        # more folders to read, relative to the config; default none
  * ```
  */
 import { readFileSync } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
 import { array, object } from './containers.ts'
 import type { SandboxCapability, SandboxUser } from './types.ts'
 import { oneOf, pipe, type Schema, string, withDefault } from './validate.ts'
 
 /** The capabilities `allow` may name, each refused unless named. */
-export const sandboxCapabilities = ['child_process', 'worker_threads', 'addons', 'wasi'] as const
+export const sandboxCapabilities = [
+  'child_process',
+  'worker_threads',
+  'addons',
+  'wasi',
+  // Outbound QUIC: the runtime's native QUIC engine, loaded before the lockdown.
+  'quic',
+] as const
 
 /** Used when the system has no `nobody` account: the conventional overflow id. */
 const nobody: SandboxUser = { name: 'nobody', uid: 65_534, gid: 65_534 }
 
 /**
  * The schema of `[workers.sandbox]`. `user` is a name from /etc/passwd or
- * a numeric "uid" or "uid:gid".
+ * a numeric "uid" or "uid:gid". `read` folders are relative to `dir`, the
+ * config file's folder, and become absolute.
  *
  * @example
- * const worker = object({ sandbox: sandboxSchema() })
+ * const worker = object({ sandbox: sandboxSchema('/srv/app') })
  */
-export function sandboxSchema() {
+export function sandboxSchema(dir: string) {
   const user = pipe(
     string({ expected: 'a user name from /etc/passwd, or "uid" or "uid:gid"' }),
     (value, path, ctx) => {
@@ -40,6 +50,14 @@ export function sandboxSchema() {
   return object({
     allow: withDefault(array(capability), () => []),
     user: withDefault(user, () => lookupUser('nobody') as SandboxUser),
+    read: withDefault(
+      array(
+        pipe(string({ expected: 'a folder path' }), (value) =>
+          isAbsolute(value) ? value : resolve(dir, value),
+        ),
+      ),
+      () => [],
+    ),
   })
 }
 

@@ -17,6 +17,7 @@ describe('defaults', () => {
     const config = await valid(worker('echo', '7000'))
     assert.deepEqual(config.log, { format: 'json', level: 'info' })
     assert.equal(config.metrics, undefined)
+    assert.deepEqual(config.drain, { delayMs: 0 })
     const [w] = config.workers
     assert.deepEqual(w, {
       name: 'echo',
@@ -35,7 +36,7 @@ describe('defaults', () => {
         drainTimeoutMs: 30_000,
       },
       egress: { allow: ['public'], deny: [] },
-      sandbox: { allow: [], user: { name: 'nobody', uid: 65_534, gid: 65_534 } },
+      sandbox: { allow: [], user: { name: 'nobody', uid: 65_534, gid: 65_534 }, read: [] },
       listeners: [
         {
           type: 'tcp',
@@ -73,6 +74,8 @@ format = "pretty"
 level = "debug"
 [metrics]
 listen = "0.0.0.0:9464"
+[drain]
+delay_ms = 5000
 [[workers]]
 name = "echo"
 script = "echo/worker.ts"
@@ -103,6 +106,7 @@ address = "localhost:8080"
     const config = await valid(toml, { env: { SW_TEST_PW: 'pw' } })
     assert.deepEqual(config.log, { format: 'pretty', level: 'debug' })
     assert.deepEqual(config.metrics, { hostname: '0.0.0.0', port: 9464 })
+    assert.deepEqual(config.drain, { delayMs: 5000 })
     const w = config.workers[0]!
     assert.equal(w.replicas, 4)
     assert.deepEqual(w.vars, { GREETING: 'hi', COUNT: '3', RATIO: '1.5', DEBUG: 'true' })
@@ -319,12 +323,13 @@ describe('sandbox', () => {
       worker(
         'echo',
         '7000',
-        '[workers.sandbox]\nallow = ["child_process", "wasi", "child_process"]\nuser = "root"',
+        '[workers.sandbox]\nallow = ["child_process", "wasi", "child_process"]\nuser = "root"\nread = ["../shared", "/opt/lib", "../shared"]',
       ),
     )
     assert.deepEqual(config.workers[0]?.sandbox, {
       allow: ['child_process', 'wasi'],
       user: { name: 'root', uid: 0, gid: 0 },
+      read: [join(project.dir, '..', 'shared'), '/opt/lib'],
     })
     const numeric = await valid(worker('echo', '7000', '[workers.sandbox]\nuser = "1001:1002"'))
     assert.deepEqual(numeric.workers[0]?.sandbox?.user, { name: '1001:1002', uid: 1001, gid: 1002 })
@@ -337,7 +342,7 @@ describe('sandbox', () => {
       '[workers.sandbox]\nallow = ["child_processes", "net"]\nuser = "no-such-user"\ngroup = "x"',
     )
     assert.deepEqual(await issues(toml), [
-      'workers[0].sandbox.group: unknown key; allowed keys are "allow", "user"',
+      'workers[0].sandbox.group: unknown key; allowed keys are "allow", "user", "read"',
       'workers[0].sandbox.allow[0]: "child_processes" is not one of "child_process", "worker_threads", "addons", "wasi"; did you mean "child_process"?',
       'workers[0].sandbox.allow[1]: "net" is not one of "child_process", "worker_threads", "addons", "wasi"',
       'workers[0].sandbox.user: user "no-such-user" is not in /etc/passwd; create it, or give a numeric "uid:gid" such as "65534:65534"',

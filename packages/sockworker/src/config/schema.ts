@@ -62,6 +62,9 @@ export function configSchema(options: SchemaOptions) {
         }),
       ),
     }),
+    drain: object({
+      delay_ms: withDefault(integer(0, MAX_TIMER_MS), () => 0),
+    }),
     workers: array(workerSchema(options, bindings), {
       nonEmpty: true,
       expected: 'one or more [[workers]] tables',
@@ -104,7 +107,7 @@ function workerSchema(options: SchemaOptions, bindings: Bindings) {
     egress: egressSchema(options),
     tunnels: withDefault(array(tunnelSchema(options.dir)), () => []),
     storage: withDefault(record(storageSchema(options.dir), envKeys), () => ({})),
-    sandbox: sandboxSchema(),
+    sandbox: sandboxSchema(options.dir),
     listeners: array(listenerSchema(options.dir, bindings), {
       nonEmpty: true,
       expected: 'one or more [[workers.listeners]] tables',

@@ -10,6 +10,13 @@ export interface ResolvedConfig {
   log: LogConfig
   /** Where to serve Prometheus `/metrics`; `undefined` when `[metrics] listen` is absent. */
   metrics: { hostname: string; port: number } | undefined
+  /**
+   * On SIGTERM or SIGINT, `/healthz` says `draining` at once, and the
+   * listeners keep accepting for `delayMs` (default 0) before the workers
+   * drain, so that a load balancer or Kubernetes takes the instance out of
+   * rotation first. Set it above the balancer's check interval × fall count.
+   */
+  drain: { delayMs: number }
   workers: WorkerConfig[]
 }
 
@@ -59,9 +66,14 @@ export interface SandboxConfig {
   allow: SandboxCapability[]
   /** The account replicas run as when `serve` starts as root; default `nobody`. */
   user: SandboxUser
+  /**
+   * Absolute folders the worker may read besides its own, e.g. code it
+   * shares with another worker; default none.
+   */
+  read: string[]
 }
 
-export type SandboxCapability = 'child_process' | 'worker_threads' | 'addons' | 'wasi'
+export type SandboxCapability = 'child_process' | 'worker_threads' | 'addons' | 'wasi' | 'quic'
 
 export interface SandboxUser {
   /** As written in the config ("nobody", "1001:1001"). */

@@ -36,6 +36,7 @@ export class Replica {
   #reason: ExitReason = 'crash'
   #detail = ''
   #snapshot: MetricsSnapshot = emptySnapshot()
+  #serving = false
 
   constructor(options: ReplicaOptions) {
     this.index = options.index
@@ -55,7 +56,10 @@ export class Replica {
     })
     const ready = Promise.withResolvers<void>()
     this.ready = ready.promise
-    this.ready.catch(() => {})
+    this.ready.then(
+      () => (this.#serving = true),
+      () => {},
+    )
     let listening = 0
     this.#child.on('message', (message: ReplicaMessage) => {
       switch (message.type) {
@@ -96,6 +100,11 @@ export class Replica {
       generation: options.generation,
       log: options.log,
     })
+  }
+
+  /** Whether it loaded, accepts on every listener, and has not exited. */
+  get serving(): boolean {
+    return this.#serving && this.#child.exitCode === null && this.#child.signalCode === null
   }
 
   get pid(): number | undefined {

@@ -19,6 +19,9 @@ const permissionFlag: Record<SandboxCapability, string> = {
   child_process: '--allow-child-process',
   worker_threads: '--allow-worker',
   addons: '--allow-addons',
+  // QUIC on Node is quiche, a native addon of the runtime's; the lockdown
+  // still closes process.dlopen to the worker's own code.
+  quic: '--allow-addons',
   wasi: '--allow-wasi',
 }
 
@@ -66,7 +69,7 @@ export function sandboxFor(worker: WorkerConfig): SandboxedSpawn {
 /**
  * `--permission` with reads limited to the worker's folder, the
  * `node_modules` folders it resolves packages from, the runtime's own
- * files and the storage folders, and writes to the storage folders only
+ * files, the storage folders and the config's `read` folders, and writes to the storage folders only
  * (SQLite creates -wal and -shm files beside the database).
  */
 export function permissionFlags(worker: WorkerConfig, sandbox: SandboxConfig): string[] {
@@ -76,6 +79,7 @@ export function permissionFlags(worker: WorkerConfig, sandbox: SandboxConfig): s
     ...withRealPaths([workerDir, ...nodeModulesAbove(workerDir)]),
     ...runtimeRoots.flatMap((root) => withRealPaths([root, ...nodeModulesAbove(root)])),
     ...storageDirs,
+    ...withRealPaths(sandbox.read),
   ])
   return [
     '--permission',
@@ -85,13 +89,9 @@ export function permissionFlags(worker: WorkerConfig, sandbox: SandboxConfig): s
   ]
 }
 
-/**
- * What the runtime itself needs in the replica: QUIC on Node is a native
- * addon (quiche). The replica loads it before the lockdown, which then
- * closes `process.dlopen` to the worker all the same (worker/lockdown.ts).
- */
+/** What the runtime itself needs in the replica: a QUIC listener needs the QUIC engine. */
 function runtimeNeeds(worker: WorkerConfig): SandboxCapability[] {
-  return worker.listeners.some((listener) => listener.type === 'quic') ? ['addons'] : []
+  return worker.listeners.some((listener) => listener.type === 'quic') ? ['quic'] : []
 }
 
 /**

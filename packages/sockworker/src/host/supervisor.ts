@@ -1,10 +1,11 @@
 /**
  * The supervisor: binds the listeners, runs each worker's replicas, serves
- * /metrics, and reloads or drains on request. The data path never passes
+ * /metrics and /healthz, and reloads or drains on request. The data path never passes
  * through it: replicas accept connections themselves.
  */
 import { createServer, type Server } from 'node:http'
 import type { ListenerConfig, ResolvedConfig, WorkerConfig } from '../config/types.ts'
+import { type Health, healthOf } from '../observe/health.ts'
 import type { Logger } from '../observe/log.ts'
 import { prometheusText } from '../observe/metrics.ts'
 import { type BoundHandle, bindTcp, freeUdpPort } from './bind.ts'
@@ -28,6 +29,8 @@ export class Supervisor {
   readonly #assignedPorts = new Map<string, number>()
   #metrics: Server | undefined
   #reloading: Promise<void> = Promise.resolve()
+  #started = false
+  #draining = false
 
   constructor(config: ResolvedConfig, options: SupervisorOptions) {
     this.#config = config
@@ -44,6 +47,7 @@ export class Supervisor {
         await group.start()
         for (const listener of worker.listeners) this.#options.onReady(key(listener), worker.name)
       }
+      this.#started = true
       await this.#startMetrics()
     } catch (error) {
       await this.stop()
@@ -57,6 +61,21 @@ export class Supervisor {
     return this.#reloading
   }
 
+  /**
+   * The graceful end of an instance: `/healthz` says `draining` at once, the
+   * listeners keep accepting for the config's `drain.delayMs` so that the
+   * balancer stops routing here first, then every worker drains and stops.
+   */
+  async drain(): Promise<void> {
+    this.#draining = true
+    const delayMs = this.#config.drain.delayMs
+    if (delayMs > 0) {
+      this.#options.log.info('draining: still accepting while balancers notice', { ms: delayMs })
+      await new Promise((resolve) => setTimeout(resolve, delayMs))
+    }
+    await this.stop()
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.#groups.values()].map((group) => group.stop()))
     this.#groups.clear()
@@ -64,6 +83,14 @@ export class Supervisor {
     this.#handles.clear()
     this.#metrics?.close()
     this.#metrics?.closeAllConnections()
+  }
+
+  health(): Health {
+    const workers = [...this.#groups].map(([worker, group]) => ({
+      worker,
+      replicas: group.serving(),
+    }))
+    return healthOf({ started: this.#started, draining: this.#draining, workers })
   }
 
   metricsText(): string {
@@ -156,11 +183,16 @@ export class Supervisor {
     const settings = this.#config.metrics
     if (settings === undefined) return
     const server = createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end('Not found: metrics are at /metrics\n')
-        return
+      const path = req.url?.split('?')[0]
+      if (path === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.metricsText())
+      } else if (path === '/healthz') {
+        const { status, body } = this.health()
+        res.writeHead(status, { 'content-type': 'text/plain', 'cache-control': 'no-store' })
+        res.end(req.method === 'HEAD' ? undefined : body)
+      } else {
+        res.writeHead(404).end('Not found: metrics are at /metrics, health at /healthz\n')
       }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.metricsText())
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)

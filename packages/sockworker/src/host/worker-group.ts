@@ -102,6 +102,11 @@ export class WorkerGroup {
     return { worker: this.#config.name, snapshot, restarts: this.#restarts, replicas }
   }
 
+  /** Replicas that have loaded and accept connections now (a starting one does not count). */
+  serving(): number {
+    return this.#slots.filter((slot) => slot.replica?.serving === true).length
+  }
+
   #spawnGeneration(): Slot[] {
     this.#generation++
     return Array.from({ length: this.#config.replicas }, (_, index) => {

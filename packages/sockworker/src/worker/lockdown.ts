@@ -36,7 +36,11 @@ export function lockDown(options: { allow: readonly SandboxCapability[] }): void
   if (!options.allow.includes('addons')) {
     const hint = 'allow it with [workers.sandbox] allow = ["addons"]'
     closeMethod(process, '_linkedBinding', `process._linkedBinding() is closed; ${hint}`)
-    closeMethod(process, 'dlopen', `Native addons are refused; ${hint}`)
+    closeMethod(
+      process,
+      'dlopen',
+      `Native addons are refused; ${hint} (for outbound QUIC, allow = ["quic"])`,
+    )
   }
   guardSignals()
   closeSqlite()

@@ -88,7 +88,10 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
   if (worker.sandbox !== undefined) {
     // QUIC's engine is native code of the runtime's: loaded before the
     // lockdown closes process.dlopen to the worker.
-    if (worker.listeners.some((listener) => listener.type === 'quic')) loadQuicEngine()
+    const quic =
+      worker.sandbox.allow.includes('quic') ||
+      worker.listeners.some((listener) => listener.type === 'quic')
+    if (quic) loadQuicEngine()
     lockDown({ allow: worker.sandbox.allow })
   }
   const loaded = await loadWorker(worker.script)
