@@ -12,6 +12,9 @@ import type { Message } from './message.ts'
 import { publish as encodePublish } from './packets.ts'
 import { grantFor, MemorySessions, type SessionStore } from './sessions.ts'
 
+export type { Message } from './message.ts'
+
+/** A message as routed: QoS 2 arrives but is delivered at most at QoS 1. */
 /** What the broker needs from a live connection. */
 export interface Link {
   send(bytes: Uint8Array): void

@@ -1,11 +1,6 @@
-/**
- * A message as the broker routes it. Its own module so that the session
- * store (sessions.ts) and retained messages (retained.ts) can hold messages
- * without importing the broker, which imports them.
- */
+/** One application message as the broker routes it, between every part of the example. */
 import type { QoS } from './codec.ts'
 
-/** A message as routed: QoS 2 arrives but is delivered at most at QoS 1. */
 export interface Message {
   topic: string
   payload: Uint8Array

@@ -15,9 +15,8 @@
  */
 import { Buffer } from 'node:buffer'
 import { Redis } from 'ioredis'
-import { type Bus, route, takeOverLocal } from './broker.ts'
+import { type Bus, type Message, route, takeOverLocal } from './broker.ts'
 import type { QoS } from './codec.ts'
-import type { Message } from './message.ts'
 import { decodeRetained, encodeRetained, MAX_RETAINED, type RetainedStore } from './retained.ts'
 import { grantFor, MAX_QUEUED, type Parked, type SessionStore } from './sessions.ts'
 

@@ -18,6 +18,7 @@ import {
   acknowledge,
   closeSession,
   type Link,
+  type Message,
   openSession,
   publish,
   resend,
@@ -28,7 +29,6 @@ import {
   useShared,
 } from './broker.ts'
 import { MalformedPacket, PacketReader, type QoS, type RawPacket, Type } from './codec.ts'
-import type { Message } from './message.ts'
 import * as packets from './packets.ts'
 import { RedisShared } from './redis.ts'
 import { type RetainedStore, retainedStore } from './retained.ts'

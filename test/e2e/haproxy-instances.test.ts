@@ -155,11 +155,12 @@ describe('sockworker serve instances behind HAProxy', async () => {
       `${results.ok} ok, ${failed.length} failed (${[...new Set(results.failures)].join(', ') || 'none'}); ` +
         `failures within ${Math.round(lastFailure - killedAt)} ms of the kill`,
     )
-    // Only what was in flight on `a` may fail: at most the load's concurrency.
-    // Refused connects after the kill are retried on another instance.
+    // What was in flight on `a`, or queued in its accept backlog, fails; the
+    // health check then takes `a` out, and refused connects are retried on
+    // another instance. So failures are bounded in time, not in number.
     assert.ok(
-      failed.length <= 4,
-      `${failed.length} failures: ${results.failures}\n${haproxy.output}`,
+      lastFailure - killedAt < 3000,
+      `failures went on ${Math.round(lastFailure - killedAt)} ms after the kill: ${results.failures}\n${haproxy.output}`,
     )
     const settled = load.results.slice(-100)
     assert.ok(

@@ -159,7 +159,10 @@ test('wasi: refused by default; allowed by name', async () => {
 
 test('native addons: process.dlopen and process._linkedBinding are refused', async () => {
   const hint = 'allow it with [workers.sandbox] allow = ["addons"]'
-  refused('ERR_ACCESS_DENIED', `Native addons are refused; ${hint}`)(await ask('addon'))
+  refused(
+    'ERR_ACCESS_DENIED',
+    `Native addons are refused; ${hint} (for outbound QUIC, allow = ["quic"])`,
+  )(await ask('addon'))
   refused(
     'ERR_ACCESS_DENIED',
     `process._linkedBinding() is closed; ${hint}`,

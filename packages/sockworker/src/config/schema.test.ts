@@ -343,8 +343,8 @@ describe('sandbox', () => {
     )
     assert.deepEqual(await issues(toml), [
       'workers[0].sandbox.group: unknown key; allowed keys are "allow", "user", "read"',
-      'workers[0].sandbox.allow[0]: "child_processes" is not one of "child_process", "worker_threads", "addons", "wasi"; did you mean "child_process"?',
-      'workers[0].sandbox.allow[1]: "net" is not one of "child_process", "worker_threads", "addons", "wasi"',
+      'workers[0].sandbox.allow[0]: "child_processes" is not one of "child_process", "worker_threads", "addons", "wasi", "quic"; did you mean "child_process"?',
+      'workers[0].sandbox.allow[1]: "net" is not one of "child_process", "worker_threads", "addons", "wasi", "quic"',
       'workers[0].sandbox.user: user "no-such-user" is not in /etc/passwd; create it, or give a numeric "uid:gid" such as "65534:65534"',
     ])
   })
