@@ -155,7 +155,9 @@ test('a handler stuck in a loop past limits.cpu_ms: the replica is killed, the w
     )
     assert.deepEqual(b.failures, [], 'B lost no connection')
     assert.ok(duringBlock > 0, 'B served while S was blocked')
-    assert.ok(backAt - sentAt < 3000, `S served again ${(backAt - sentAt).toFixed(0)} ms after`)
+    // S's only replica is killed, so serving again waits for a process start
+    // (2.5 s seen in CI; see the SIGKILL test above).
+    assert.ok(backAt - sentAt < 8000, `S served again ${(backAt - sentAt).toFixed(0)} ms after`)
   } finally {
     stop.abort()
     await loadB
