@@ -112,6 +112,14 @@ export interface ServerHandler {
   close(error: SocketError | undefined): void
 }
 
+/** A server's handler until the core installs its own: it ignores everything. */
+export const unattachedServerHandler: ServerHandler = {
+  listening() {},
+  connection() {},
+  error() {},
+  close() {},
+}
+
 export interface StreamServer {
   handler: ServerHandler
   close(): void
@@ -121,6 +129,13 @@ export interface DatagramHandler {
   listening(): void
   message(data: Uint8Array, address: string, port: number): void
   close(error: SocketError | undefined): void
+}
+
+/** A datagram channel's handler until the core installs its own: it ignores everything. */
+export const unattachedDatagramHandler: DatagramHandler = {
+  listening() {},
+  message() {},
+  close() {},
 }
 
 export interface DatagramBindRequest {

@@ -9,11 +9,12 @@
  */
 import { formatAddress } from '../../address.ts'
 import { closedError, type SocketError } from '../../errors.ts'
-import type {
-  ChannelInfo,
-  DatagramBindRequest,
-  DatagramChannel,
-  DatagramHandler,
+import {
+  type ChannelInfo,
+  type DatagramBindRequest,
+  type DatagramChannel,
+  type DatagramHandler,
+  unattachedDatagramHandler,
 } from '../../platform.ts'
 import { type BunUdpSocket, bun } from './api.ts'
 import { toSocketError, unsupported } from './errors.ts'
@@ -21,10 +22,8 @@ import { toSocketError, unsupported } from './errors.ts'
 type Destination = { address: string; port: number }
 type Done = (error?: SocketError) => void
 
-const unattached: DatagramHandler = { listening() {}, message() {}, close() {} }
-
 export class BunDatagramChannel implements DatagramChannel {
-  handler: DatagramHandler = unattached
+  handler: DatagramHandler = unattachedDatagramHandler
   #socket: BunUdpSocket | undefined
   readonly #remote: { hostname: string; port: number } | undefined
   readonly #where: string

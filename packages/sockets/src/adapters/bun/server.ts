@@ -4,21 +4,19 @@
  */
 import { formatAddress } from '../../address.ts'
 import type { SocketError } from '../../errors.ts'
-import type { ListenRequest, ServerHandler, StreamServer } from '../../platform.ts'
+import {
+  type ListenRequest,
+  type ServerHandler,
+  type StreamServer,
+  unattachedServerHandler,
+} from '../../platform.ts'
 import { type BunListener, type BunSocketHandler, bun } from './api.ts'
 import { BunByteChannel, channelHandlers } from './byte-channel.ts'
 import { toSocketError } from './errors.ts'
 import { serverTlsOptions } from './tls.ts'
 
-const unattached: ServerHandler = {
-  listening() {},
-  connection() {},
-  error() {},
-  close() {},
-}
-
 export class BunStreamServer implements StreamServer {
-  handler: ServerHandler = unattached
+  handler: ServerHandler = unattachedServerHandler
   #listener: BunListener | undefined
   #error: SocketError | undefined
   #closed = false

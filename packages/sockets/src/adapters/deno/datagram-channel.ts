@@ -6,19 +6,18 @@
  */
 import { formatAddress } from '../../address.ts'
 import type { SocketError } from '../../errors.ts'
-import type {
-  ChannelInfo,
-  DatagramBindRequest,
-  DatagramChannel,
-  DatagramHandler,
+import {
+  type ChannelInfo,
+  type DatagramBindRequest,
+  type DatagramChannel,
+  type DatagramHandler,
+  unattachedDatagramHandler,
 } from '../../platform.ts'
 import { type DatagramConn, Deno, type NetAddr } from './deno-api.ts'
 import { denoUnsupported, toSocketError } from './errors.ts'
 
-const unattached: DatagramHandler = { listening() {}, message() {}, close() {} }
-
 export class DenoDatagramChannel implements DatagramChannel {
-  handler: DatagramHandler = unattached
+  handler: DatagramHandler = unattachedDatagramHandler
   readonly #where: string
   #remote: NetAddr | undefined
   #conn: DatagramConn | undefined

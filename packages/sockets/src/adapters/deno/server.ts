@@ -5,7 +5,12 @@
  */
 import { formatAddress } from '../../address.ts'
 import type { SocketError } from '../../errors.ts'
-import type { ListenRequest, ServerHandler, StreamServer } from '../../platform.ts'
+import {
+  type ListenRequest,
+  type ServerHandler,
+  type StreamServer,
+  unattachedServerHandler,
+} from '../../platform.ts'
 import { DenoByteChannel } from './byte-channel.ts'
 import {
   type Conn,
@@ -18,15 +23,8 @@ import {
 import { denoUnsupported, toSocketError } from './errors.ts'
 import { describeTls, serverTls } from './tls.ts'
 
-const unattached: ServerHandler = {
-  listening() {},
-  connection() {},
-  error() {},
-  close() {},
-}
-
 export class DenoStreamServer implements StreamServer {
-  handler: ServerHandler = unattached
+  handler: ServerHandler = unattachedServerHandler
   readonly #where: string
   readonly #tls: boolean
   #listener: Listener<Conn> | undefined

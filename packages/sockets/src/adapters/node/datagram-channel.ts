@@ -6,18 +6,17 @@ import { createSocket, type Socket as DgramSocket } from 'node:dgram'
 import { isIPv6 } from 'node:net'
 import { formatAddress } from '../../address.ts'
 import type { SocketError } from '../../errors.ts'
-import type {
-  ChannelInfo,
-  DatagramBindRequest,
-  DatagramChannel,
-  DatagramHandler,
+import {
+  type ChannelInfo,
+  type DatagramBindRequest,
+  type DatagramChannel,
+  type DatagramHandler,
+  unattachedDatagramHandler,
 } from '../../platform.ts'
 import { toSocketError } from './errors.ts'
 
-const unattached: DatagramHandler = { listening() {}, message() {}, close() {} }
-
 export class NodeDatagramChannel implements DatagramChannel {
-  handler: DatagramHandler = unattached
+  handler: DatagramHandler = unattachedDatagramHandler
   readonly #socket: DgramSocket
   readonly #connected: boolean
   readonly #where: string

@@ -5,20 +5,18 @@
 import { createServer as createNetServer, type Socket as NetSocket, type Server } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
 import { formatAddress } from '../../address.ts'
-import type { ListenRequest, ServerHandler, StreamServer } from '../../platform.ts'
+import {
+  type ListenRequest,
+  type ServerHandler,
+  type StreamServer,
+  unattachedServerHandler,
+} from '../../platform.ts'
 import { NodeByteChannel } from './byte-channel.ts'
 import { toSocketError } from './errors.ts'
 import { serverTlsOptions } from './tls.ts'
 
-const unattached: ServerHandler = {
-  listening() {},
-  connection() {},
-  error() {},
-  close() {},
-}
-
 export class NodeStreamServer implements StreamServer {
-  handler: ServerHandler = unattached
+  handler: ServerHandler = unattachedServerHandler
   readonly #server: Server
   #error: ReturnType<typeof toSocketError> | undefined
   #closed = false
