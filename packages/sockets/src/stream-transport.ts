@@ -172,7 +172,6 @@ export class StreamTransport implements PipeEnd {
   }
 
   #createReadable(): ReadableStream<Uint8Array> {
-    const channel = () => this.#channel
     return new ByteReadable(
       this,
       {
@@ -183,11 +182,7 @@ export class StreamTransport implements PipeEnd {
           if (this.#readFailure === undefined) controller.close()
           else controller.error(this.#readFailure)
         },
-        pull: () => {
-          if (!this.#paused || this.#upgrading) return
-          this.#paused = false
-          channel().resume()
-        },
+        pull: () => this.hold(false),
         cancel: (reason) => {
           // Nothing will read what arrives, so stop asking the peer for it.
           this.#readDone = true
@@ -237,6 +232,7 @@ export class StreamTransport implements PipeEnd {
     if (sink !== undefined) this.hold(false)
   }
 
+  /** Pauses, or resumes unless mid-upgrade or done: the readable's pull uses it too. */
   hold(held: boolean): void {
     if (held) return this.#pause()
     if (!this.#paused || this.#upgrading || this.#readDone) return

@@ -41,7 +41,7 @@ export function installModuleHooks(): void {
 }
 
 /** `module` or `module-typescript` for a file of the user's own, else Node decides. */
-export function userModuleFormat(url: string): 'module' | 'module-typescript' | undefined {
+function userModuleFormat(url: string): 'module' | 'module-typescript' | undefined {
   if (!url.startsWith('file:') || url.includes('/node_modules/')) return undefined
   const path = new URL(url).pathname
   if (path.endsWith('.js')) return 'module'
