@@ -5,8 +5,18 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { describeQuic, echo, quicClient, quicServer } from './quic-util.ts'
-import { pattern, patternByte, settlesWithin, within } from './util.ts'
+import { listen } from '@sockworker/sockets'
+import { makeCerts } from '../helpers/certs.ts'
+import { alpn, describeQuic, echo, quicClient, quicServer } from './quic-util.ts'
+import {
+  expectUnsupported,
+  lacks,
+  pattern,
+  patternByte,
+  runtime,
+  settlesWithin,
+  within,
+} from './util.ts'
 
 const MiB = 1024 * 1024
 
@@ -35,7 +45,10 @@ describeQuic('QUIC load', () => {
   // so that the rest of the suite stays green meanwhile.
   test('100 concurrent streams of 1 MiB each arrive intact', {
     timeout: 120_000,
-    todo: 'intermittent end-of-stream stall under load (see comment)',
+    // Only the Node engine (quiche) has shown the stall; Deno's (quinn) runs it for real.
+    ...(runtime === 'node'
+      ? { todo: 'intermittent end-of-stream stall under load (see comment)' }
+      : {}),
   }, async () => {
     await using server = await quicServer()
     await using client = await quicClient(server.port)
@@ -69,7 +82,11 @@ describeQuic('QUIC load', () => {
   test('a peer that does not read: writes stall after a bounded number of bytes', {
     timeout: 30_000,
   }, async () => {
-    await using server = await quicServer({ streamWindow: 64 * 1024, connectionWindow: 256 * 1024 })
+    // Where the windows are the engine's own (Deno: quinn's 1.25 MB per stream), the bound is theirs.
+    const own = lacks('QUIC flow-control windows')
+    const windows = own ? {} : { streamWindow: 64 * 1024, connectionWindow: 256 * 1024 }
+    const bound = own ? 2 * MiB : 512 * 1024
+    await using server = await quicServer(windows)
     await using client = await quicClient(server.port)
     await client.opened
     const accepted = await server.next()
@@ -86,7 +103,22 @@ describeQuic('QUIC load', () => {
       assert.ok(accepted_bytes < 8 * MiB, 'the writer never stalled')
     }
     // The stream window (64 KiB, at most 4x after growth) plus the socket's own buffering.
-    assert.ok(accepted_bytes <= 512 * 1024, `accepted ${accepted_bytes} bytes with nobody reading`)
+    assert.ok(accepted_bytes <= bound, `accepted ${accepted_bytes} bytes with nobody reading`)
     assert.ok(accepted.stats.bytesReceived < 1 * MiB)
   })
+
+  if (lacks('QUIC flow-control windows')) {
+    test('setting flow-control windows is ERR_UNSUPPORTED here, and says so', async () => {
+      const certs = await makeCerts()
+      const listener = listen({
+        type: 'quic',
+        port: 0,
+        streamWindow: 64 * 1024,
+        tls: { ...certs.server, alpn: [alpn] },
+      })
+      await expectUnsupported(listener.opened, 'listen with streamWindow')
+      const client = await quicClient(9, { connectionWindow: 1024 * 1024 })
+      await expectUnsupported(client.opened, 'connect with connectionWindow')
+    })
+  }
 })

@@ -8,7 +8,7 @@ import { before, test } from 'node:test'
 import { isSocketError } from '@sockworker/sockets'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
 import { describeQuic, quicClient, quicServer } from './quic-util.ts'
-import { limit, rejection, within } from './util.ts'
+import { expectUnsupported, lacks, limit, rejection, within } from './util.ts'
 
 let certs: CertSet
 before(async () => {
@@ -78,6 +78,7 @@ describeQuic('QUIC TLS', () => {
   test('tls.verify: false accepts an untrusted certificate', limit, async () => {
     await using server = await quicServer({ tls: certs.untrusted })
     await using client = await quicClient(server.port, { tls: { verify: false } })
+    if (lacks('tls.verify: false')) return expectUnsupported(client.opened, 'opened')
     const info = await within(client.opened, 5000, 'the client to open')
     assert.equal(info.tls?.authorized, false)
   })

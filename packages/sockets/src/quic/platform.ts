@@ -112,15 +112,21 @@ export function quicPlatform(): QuicPlatform {
 }
 
 /**
- * For an adapter whose runtime has no QUIC engine behind it yet: opening
- * or listening throws `ERR_UNSUPPORTED` naming the runtime.
+ * For an adapter whose runtime has no QUIC engine behind it (or not in this
+ * configuration): opening or listening throws `ERR_UNSUPPORTED` naming the
+ * runtime, what it lacks and what to do.
  *
  * @example
- * installQuicPlatform(noQuic('Deno'))
+ * installQuicPlatform(noQuic('Bun'))
+ * installQuicPlatform(noQuic('Deno', 'QUIC without --unstable-net', 'run Deno with --unstable-net'))
  */
-export function noQuic(runtime: string): QuicPlatform {
+export function noQuic(
+  runtime: string,
+  feature = 'QUIC yet',
+  advice = 'run QUIC on Node.js for now',
+): QuicPlatform {
   const refuse = (): never => {
-    throw unsupported(runtime, 'QUIC yet', 'run QUIC on Node.js for now')
+    throw unsupported(runtime, feature, advice)
   }
   return { connectQuic: refuse, listenQuic: refuse }
 }

@@ -4,9 +4,16 @@
  */
 import { installPlatform } from '../../platform.ts'
 import { installQuicPlatform, noQuic } from '../../quic/platform.ts'
+import { hasUnstableNet } from './deno-api.ts'
 import { denoPlatform } from './platform.ts'
+import { denoQuicPlatform } from './quic/index.ts'
 
 installPlatform(denoPlatform)
-installQuicPlatform(noQuic('Deno'))
+// Deno's QUIC exists only under --unstable-net, the flag that also exposes Deno.listenDatagram.
+installQuicPlatform(
+  hasUnstableNet()
+    ? denoQuicPlatform
+    : noQuic('Deno', 'QUIC without --unstable-net', 'run Deno with --unstable-net'),
+)
 
 export * from '../../index.ts'
