@@ -1,13 +1,14 @@
 /**
  * Interop: our QUIC client and server against quic-go, built from Debian's
  * packages (test/interop/quic-go.ts): bidirectional and unidirectional
- * streams, datagrams, and application close codes in both directions.
+ * streams, datagrams, a stream reset by the peer, and application close
+ * codes in both directions.
  */
 import assert from 'node:assert/strict'
 import { before, test } from 'node:test'
-import { listen, type QuicConnection, Socket } from '@sockworker/sockets'
+import { isSocketError, listen, type QuicConnection, Socket } from '@sockworker/sockets'
 import { describeQuic, echo } from '../conformance/quic-util.ts'
-import { decoder, encoder, readAll, within } from '../conformance/util.ts'
+import { decoder, encoder, readAll, rejection, within } from '../conformance/util.ts'
 import { type CertSet, makeCerts } from '../helpers/certs.ts'
 import { spawnPeer } from '../helpers/process.ts'
 import { quicGoPeer } from './quic-go.ts'
@@ -77,6 +78,13 @@ describeQuic('QUIC interop with quic-go', () => {
     const { value } = await within(datagrams.read(), 5000, 'the echoed datagram')
     assert.equal(decoder.decode(value), 'datagram from sockworker')
     datagrams.releaseLock()
+
+    // A stream quic-go resets: the read fails with its code, on every engine.
+    await quic.datagrams.createWritable().getWriter().write(encoder.encode('reset 5'))
+    const reset = await first(quic.incomingBidirectionalStreams, 'the stream quic-go resets')
+    const error = await within(rejection(readAll(reset.readable), 'read'), 5000, 'the reset')
+    assert.ok(isSocketError(error) && error.code === 'ECONNRESET', String(error))
+    assert.equal((error as { streamErrorCode?: number }).streamErrorCode, 5)
 
     await quic.close({ closeCode: 42, reason: 'bye from sockworker' })
     await server.waitFor('peer closed 42 "bye from sockworker"')

@@ -68,7 +68,8 @@ func serve(addr, certFile, keyFile string, config *quic.Config) error {
 
 // echo returns every bidirectional stream on itself, every unidirectional
 // stream on a new one, and every datagram. A datagram "close <code> <reason>"
-// closes the connection with that application code.
+// closes the connection with that application code; "reset <code>" opens a
+// bidirectional stream and resets it with that stream error code.
 func echo(conn quic.Connection) {
 	go func() {
 		for {
@@ -106,6 +107,14 @@ func echo(conn quic.Connection) {
 			return
 		}
 		text := string(message)
+		if strings.HasPrefix(text, "reset ") {
+			code, _ := strconv.Atoi(strings.TrimPrefix(text, "reset "))
+			stream, err := conn.OpenStreamSync(context.Background())
+			if err == nil {
+				stream.CancelWrite(quic.StreamErrorCode(code))
+			}
+			continue
+		}
 		if strings.HasPrefix(text, "close ") {
 			parts := strings.SplitN(text, " ", 3)
 			code, _ := strconv.Atoi(parts[1])
