@@ -233,7 +233,8 @@ const unsupportedOn = {
   'server StartTLS': ['deno'],
   'TLS server SNI': ['deno', 'bun'],
   'UDP reusePort': ['bun'],
-  QUIC: ['bun'],
+  /** Every runtime has a QUIC engine now: Node and Bun quiche, Deno its own (--unstable-net). */
+  QUIC: [],
   /** Deno 2.9's QUIC streams end only with FIN: no RESET_STREAM, and STOP_SENDING always carries 0. */
   'QUIC stream reset': ['deno'],
   /** Deno 2.9's QUIC (quinn) keeps its own windows: 1.25 MB per stream. */

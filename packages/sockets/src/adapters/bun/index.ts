@@ -3,10 +3,13 @@
  * portable API.
  */
 import { installPlatform } from '../../platform.ts'
-import { installQuicPlatform, noQuic } from '../../quic/platform.ts'
+import { installQuicPlatform } from '../../quic/platform.ts'
+// Bun runs the Node engine as it is: quiche through Bun's Node-API and
+// node:dgram, rather than Bun's own node:quic (see docs/decisions.md).
+import { nodeQuicPlatform } from '../node/quic/index.ts'
 import { bunPlatform } from './platform.ts'
 
 installPlatform(bunPlatform)
-installQuicPlatform(noQuic('Bun'))
+installQuicPlatform(nodeQuicPlatform)
 
 export * from '../../index.ts'
