@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { isSocketError, listen, type QuicConnection, Socket } from '@sockworker/sockets'
-import { alpn, describeQuic, quicClient, quicServer } from './quic-util.ts'
-import { limit, rejection, settlesWithin, within } from './util.ts'
+import { alpn, describeQuic, echo, quicClient, quicServer } from './quic-util.ts'
+import { limit, readAll, rejection, settlesWithin, within } from './util.ts'
 
 describeQuic('QUIC lifecycle', () => {
   test('an idle connection closes with ETIMEDOUT on both sides', limit, async () => {
@@ -26,6 +26,20 @@ describeQuic('QUIC lifecycle', () => {
       assert.ok(isSocketError(error) && error.code === 'ETIMEDOUT', String(error))
       assert.match((error as Error).message, /idleTimeout/)
     }
+  })
+
+  test('idleTimeout: 0 on both sides opens, and carries a stream', limit, async () => {
+    // Deno's quinn took a server's maxIdleTimeout of 0 as "time out at
+    // once": every handshake failed and the client waited for connectTimeout.
+    await using server = await quicServer({ idleTimeout: 0 })
+    await using client = await quicClient(server.port, { idleTimeout: 0 })
+    await within(client.opened, 5000, 'the handshake')
+    echo(await server.next())
+    const stream = await client.createBidirectionalStream()
+    const writer = stream.writable.getWriter()
+    await writer.write(new TextEncoder().encode('never idle'))
+    await writer.close()
+    assert.equal(new TextDecoder().decode(await readAll(stream.readable)), 'never idle')
   })
 
   test('keepAlive keeps an idle connection open past idleTimeout', limit, async () => {

@@ -13,6 +13,13 @@ import { denoUnsupported } from '../errors.ts'
 import type { QuicTransportOptions } from './api.ts'
 
 const defaults = resolveQuicParams({})
+/**
+ * `idleTimeout: 0` ("never"): quinn takes `maxIdleTimeout: 0` on a server as
+ * "time out at once" (every handshake failed, probed), so "never" is a
+ * timeout no peer reaches, about 24.8 days. The negotiated timeout is the
+ * smaller of both sides', so the peer's own still applies, as in QUIC.
+ */
+const never = 2 ** 31
 const decoder = new TextDecoder()
 
 export function pem(value: string | Uint8Array): string {
@@ -21,7 +28,7 @@ export function pem(value: string | Uint8Array): string {
 
 export function transportOptions(params: QuicParams): QuicTransportOptions {
   return {
-    maxIdleTimeout: params.idleTimeout,
+    maxIdleTimeout: params.idleTimeout === 0 ? never : params.idleTimeout,
     ...(params.keepAlive === false ? {} : { keepAliveInterval: params.keepAlive }),
     maxConcurrentBidirectionalStreams: params.maxBidirectionalStreams,
     maxConcurrentUnidirectionalStreams: params.maxUnidirectionalStreams,
