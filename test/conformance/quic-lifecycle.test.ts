@@ -5,8 +5,17 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { isSocketError, listen, type QuicConnection, Socket } from '@sockworker/sockets'
+import { makeCerts } from '../helpers/certs.ts'
 import { alpn, describeQuic, echo, quicClient, quicServer } from './quic-util.ts'
-import { limit, readAll, rejection, settlesWithin, within } from './util.ts'
+import {
+  expectUnsupported,
+  lacks,
+  limit,
+  readAll,
+  rejection,
+  settlesWithin,
+  within,
+} from './util.ts'
 
 describeQuic('QUIC lifecycle', () => {
   test('an idle connection closes with ETIMEDOUT on both sides', limit, async () => {
@@ -97,6 +106,29 @@ describeQuic('QUIC lifecycle', () => {
       }
     },
   )
+
+  test('two QUIC listeners with reusePort bind one port', limit, async () => {
+    const certs = await makeCerts()
+    const tls = { ...certs.server, alpn: [alpn] }
+    if (lacks('QUIC listener reusePort, requestCert, tls.sni')) {
+      for (const [what, options] of [
+        ['reusePort', { reusePort: true, tls }],
+        ['tls.requestCert', { tls: { ...tls, requestCert: true, ca: certs.ca } }],
+        ['tls.sni', { tls: { ...tls, sni: { localhost: certs.server } } }],
+      ] as const) {
+        const listener = listen({ type: 'quic', port: 0, ...options })
+        await expectUnsupported(listener.opened, `listen with ${what}`)
+      }
+      return
+    }
+    await using first = await quicServer({ reusePort: true })
+    const second = listen({ type: 'quic', port: first.port, reusePort: true, tls })
+    try {
+      assert.equal((await within(second.opened, 5000, 'the second listener')).port, first.port)
+    } finally {
+      await second.close()
+    }
+  })
 
   test('closing the listener stops accepting; open connections carry on', limit, async () => {
     await using server = await quicServer()

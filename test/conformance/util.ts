@@ -239,6 +239,8 @@ const unsupportedOn = {
   'QUIC stream reset': ['deno'],
   /** Deno 2.9's QUIC (quinn) keeps its own windows: 1.25 MB per stream. */
   'QUIC flow-control windows': ['deno'],
+  /** Deno.QuicEndpoint binds its own socket and its listener takes one certificate, no client auth. */
+  'QUIC listener reusePort, requestCert, tls.sni': ['deno'],
   'TLS client certificates on the server': ['deno'],
   'tls.verify: false': ['deno'],
   'keepAlive delay': ['deno'],
