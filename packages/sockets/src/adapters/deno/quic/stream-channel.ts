@@ -9,7 +9,7 @@
  * fails with `ERR_UNSUPPORTED`, and the stream is left unfinished rather
  * than ended as if complete (see docs/runtimes.md).
  */
-import { closedError, type SocketError } from '../../../errors.ts'
+import { closedError, SocketError } from '../../../errors.ts'
 import {
   type ByteChannel,
   type ByteChannelHandler,
@@ -147,10 +147,12 @@ export class DenoQuicStream implements ByteChannel {
     this.#writer?.releaseLock()
     this.#writer = undefined
     this.#reader?.cancel(reason).catch(noop)
-    const refusal = denoUnsupported(
+    // The abort's own reason stays reachable: a pipeTo whose source was reset forwards it here.
+    const { message } = denoUnsupported(
       `resetting a QUIC stream with a code (abort({ streamErrorCode: ${code} })): Deno's QUIC streams end only with FIN`,
       'the stream was left unfinished; close the connection with a closeCode to tell the peer',
     )
+    const refusal = new SocketError('ERR_UNSUPPORTED', message, { cause: reason })
     this.fail(refusal)
     throw refusal
   }
