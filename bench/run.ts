@@ -134,7 +134,14 @@ let childBunVersion: string | undefined
  */
 async function runOnBun(scenarioNames: string[]): Promise<ScenarioResult[]> {
   const bun = join(import.meta.dirname, '..', 'node_modules', '.bin', 'bun')
-  const args = [join(import.meta.dirname, 'run.ts'), '--rounds', String(rounds)]
+  // The in-repo condition (.npmrc gives it to Node): without it, Bun resolves the package to dist/.
+  const args = [
+    '--conditions',
+    'sockworker-source',
+    join(import.meta.dirname, 'run.ts'),
+    '--rounds',
+    String(rounds),
+  ]
   if (quick) args.push('--quick')
   if (side !== undefined) args.push('--side', side)
   for (const scenario of scenarioNames) args.push('--only', scenario)
@@ -340,7 +347,7 @@ process.exit(results.some((r) => r.verdict === 'ERROR') || denoFailed ? 1 : 0)
  * (bench/deno/run.ts), with the same flags. True when that run failed.
  */
 async function runOnDeno(): Promise<boolean> {
-  const denoNames = ['tcp-throughput', 'ping-pong']
+  const denoNames = ['tcp-throughput', 'ping-pong', 'quic-throughput', 'quic-ping-pong']
   const wanted = values.only?.filter((name) => denoNames.includes(name))
   // The Deno-only variant of tcp-throughput goes with it.
   if (wanted?.includes('tcp-throughput')) wanted.push('tcp-throughput-owned')

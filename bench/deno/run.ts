@@ -1,7 +1,7 @@
 /**
  * The socket API benchmark on Deno: `@sockworker/sockets` (resolved to the
  * Deno adapter through deno.json) against Deno's own `Deno.connect()` /
- * `Deno.listen()` in the same run, in alternating rounds, as `bench/run.ts`
+ * `Deno.listen()` (and `Deno.connectQuic()` for QUIC) in the same run, in alternating rounds, as `bench/run.ts`
  * does on Node. `npm run bench` runs it after the Node scenarios.
  *
  *   deno run -A bench/deno/run.ts [--quick] [--rounds n] [--only name]
@@ -9,7 +9,10 @@
 import { parseArgs } from 'node:util'
 import { type Measurement, median, type RunOptions } from '../common.ts'
 import * as pingPong from '../ping-pong.ts'
+import * as quicPingPong from '../quic-ping-pong.ts'
+import * as quicThroughput from '../quic-throughput.ts'
 import * as tcpThroughput from '../tcp-throughput.ts'
+import * as quicRaw from './quic-raw.ts'
 import * as raw from './raw.ts'
 
 interface DenoScenario {
@@ -31,6 +34,9 @@ const SCENARIOS: DenoScenario[] = [
     baseline: raw.throughputOwned,
   },
   { ...pingPong, baseline: raw.pingPong },
+  // Deno's own QUIC through its web streams is the baseline, not the quiche engine's channels.
+  { ...quicThroughput, baseline: quicRaw.throughput },
+  { ...quicPingPong, baseline: quicRaw.pingPong },
 ]
 
 const { values } = parseArgs({
