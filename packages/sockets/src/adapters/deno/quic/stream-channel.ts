@@ -56,13 +56,20 @@ export class DenoQuicStream implements ByteChannel {
   /** `end()` was called: FIN follows the pending writes. */
   #ending = false
   #closed = false
+  /** Writes made before the stream existed, sent in order the moment it does. */
+  #early: Array<{ chunk: Uint8Array; done: Done }> | undefined
 
   /** `opening` is a peer's stream, or a promise of ours once the peer's limit allows it. */
   constructor(host: StreamHost, opening: StreamEnds | Promise<StreamEnds>) {
     this.#host = host
     if (opening instanceof Promise) {
+      this.#early = []
       this.#ready = opening.then((ends) => {
         this.#attach(ends)
+        // Before `open`: a write made from the open handler must follow these.
+        const early = this.#early ?? []
+        this.#early = undefined
+        for (const { chunk, done } of early) this.#send(chunk, done)
         if (!this.#closed) this.handler.open()
         return ends
       })
@@ -91,13 +98,17 @@ export class DenoQuicStream implements ByteChannel {
       queueMicrotask(() => done(closedError('The QUIC stream is closed')))
       return false
     }
-    // Before the stream exists, writes wait for it, in order.
+    if (this.#early !== undefined) this.#early.push({ chunk, done })
+    else this.#send(chunk, done)
+    return false
+  }
+
+  #send(chunk: Uint8Array, done: Done): void {
     const writer = this.#writer
-    const written =
-      writer === undefined
-        ? this.#ready.then(() => this.#writer!.write(chunk))
-        : writer.write(chunk)
-    written.then(
+    if (writer === undefined || this.#closed) {
+      return queueMicrotask(() => done(closedError('The QUIC stream is closed')))
+    }
+    writer.write(chunk).then(
       () => {
         this.#host.count(chunk.byteLength, 0)
         done()
@@ -108,7 +119,6 @@ export class DenoQuicStream implements ByteChannel {
         done(failure)
       },
     )
-    return false
   }
 
   end(done: Done): void {
@@ -176,6 +186,9 @@ export class DenoQuicStream implements ByteChannel {
     if (this.#closed) return
     this.#closed = true
     this.#readDone = this.#writeDone = true
+    const early = this.#early ?? []
+    this.#early = undefined
+    for (const { done } of early) done(error ?? closedError('The QUIC stream is closed'))
     this.#host.forget(this)
     this.handler.close(error)
   }
