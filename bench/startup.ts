@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -70,6 +70,8 @@ const { values } = parseArgs({
 })
 if (!existsSync(sides.dist.main)) throw new Error('No dist/: run "npm run build" first')
 const dir = await mkdtemp(join(tmpdir(), 'sockworker-startup-'))
+// A root supervisor runs its replicas as nobody, who must read the worker.
+await chmod(dir, 0o755)
 const config = join(dir, 'sockworker.toml')
 // --ts: the worker itself is TypeScript, so a replica strips types either way.
 const workerFile = values.ts ? 'echo.ts' : 'echo.js'
