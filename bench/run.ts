@@ -11,6 +11,13 @@
  * (`node_modules/.bin/bun bench/run.ts --only bun-...`) and folds its results
  * into the same table and JSON. Under Bun it runs only those.
  *
+ * A scenario may bring peers (the runtime scenarios: workerd serving the
+ * same echo worker, and Bun's raw echo): they run in the same alternating
+ * rounds, and the table shows each one's median and its ratio to the
+ * baseline, with no target. Costs (CPU time, memory, start-up) are
+ * lower-is-better figures; see `Scenario` in common.ts for what a target
+ * bounds.
+ *
  * Flags: `--quick` (small sizes, 3 rounds: a smoke run), `--only <name>`
  * (repeatable), `--rounds <n>` (default 5), `--side baseline|ours` (one half
  * only, for profiling). Exits 1 when a run failed, not when a figure is below
