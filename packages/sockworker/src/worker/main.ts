@@ -16,7 +16,6 @@ import { installModuleHooks } from '../loader/hooks.ts'
 import { loadWorker } from '../loader/load-worker.ts'
 import { createLogger, type Logger } from '../observe/log.ts'
 import { WorkerMetrics } from '../observe/metrics.ts'
-import { openBindings } from '../storage/bindings.ts'
 import { createDispatcher, type Dispatcher } from './dispatch.ts'
 import { installGlobals } from './globals.ts'
 import { lockDown } from './lockdown.ts'
@@ -83,7 +82,13 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
   installModuleHooks()
   installGlobals(worker.compatibility)
   // Storage opens before the lockdown, which closes node:sqlite to the worker.
-  const bindings = openBindings(worker.storage, { socket: runtimeSocket })
+  // The storage modules (six, and node:sqlite) load only for a worker that has bindings.
+  const bindings =
+    Object.keys(worker.storage).length === 0
+      ? {}
+      : (await import('../storage/bindings.ts')).openBindings(worker.storage, {
+          socket: runtimeSocket,
+        })
   const env: Env = { ...worker.vars, ...worker.secrets, ...bindings }
   if (worker.sandbox !== undefined) {
     // QUIC's engine is native code of the runtime's: loaded before the
