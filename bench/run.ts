@@ -311,7 +311,7 @@ function targetText(r: ScenarioResult): string {
   const bound = r.better === 'lower' ? '<=' : '>='
   if (r.goal === 'value') return `${bound} ${r.target} ${r.unit}`
   if (r.goal === 'difference') return `${bound} +${r.target} ${r.unit}`
-  return `${bound} ${r.target}x`
+  return `${bound} ${Number.isInteger(r.target) ? r.target.toFixed(1) : r.target}x`
 }
 
 /** A peer's median and, in brackets, its ratio to the baseline. */
