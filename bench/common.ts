@@ -14,7 +14,7 @@ export interface RunOptions {
   signal: AbortSignal
 }
 
-/** One run's result. `value` is a rate in the scenario's unit: higher is better. */
+/** One run's result. `value` is in the scenario's unit; its `better` says which way is better. */
 export interface Measurement {
   value: number
   /** Wall time of the measured part. */
@@ -28,10 +28,26 @@ export interface Scenario {
   name: string
   figure: string
   unit: string
-  /** Minimum acceptable `median(ours) / median(baseline)`. */
+  /**
+   * The goal, applied to what `goal` names: by default the least acceptable
+   * `median(ours) / median(baseline)`. 0 means none: the figure is reported.
+   */
   target: number
+  /** `'lower'` for costs (CPU time, memory, start-up): the target is then a most. Default `'higher'`. */
+  better?: 'higher' | 'lower'
+  /**
+   * What `target` bounds: `'ratio'` (default) ours / baseline, `'value'`
+   * ours' own median (e.g. at most 8 KB per idle connection), or
+   * `'difference'` ours − baseline (e.g. at most 150 ms more).
+   */
+  goal?: 'ratio' | 'value' | 'difference'
   baseline(options: RunOptions): Promise<Measurement>
   ours(options: RunOptions): Promise<Measurement>
+  /**
+   * What users would pick instead (workerd, Bun...), measured beside ours in
+   * the same alternating rounds and reported against the baseline, with no target.
+   */
+  peers?: Record<string, (options: RunOptions) => Promise<Measurement>>
 }
 
 export const KiB = 1024

@@ -11,6 +11,13 @@
  * (`node_modules/.bin/bun bench/run.ts --only bun-...`) and folds its results
  * into the same table and JSON. Under Bun it runs only those.
  *
+ * A scenario may bring peers (the runtime scenarios: workerd serving the
+ * same echo worker, and Bun's raw echo): they run in the same alternating
+ * rounds, and the table shows each one's median and its ratio to the
+ * baseline, with no target. Costs (CPU time, memory, start-up) are
+ * lower-is-better figures; see `Scenario` in common.ts for what a target
+ * bounds.
+ *
  * Flags: `--quick` (small sizes, 3 rounds: a smoke run), `--only <name>`
  * (repeatable), `--rounds <n>` (default 5), `--side baseline|ours` (one half
  * only, for profiling). Exits 1 when a run failed, not when a figure is below
@@ -75,8 +82,12 @@ interface ScenarioResult {
   figure: string
   unit: string
   target: number
+  better?: 'higher' | 'lower'
+  goal?: 'ratio' | 'value' | 'difference'
   baseline: SideResult
   ours: SideResult
+  /** The peers' runs (workerd, Bun...), each with its ratio to the baseline. */
+  peers?: Record<string, SideResult & { ratio: number | null }>
   ratio: number | null
   verdict: 'PASS' | 'BELOW' | 'ERROR' | 'SKIPPED'
 }
@@ -196,62 +207,101 @@ function describe(m: Measurement): string {
   return `(${m.seconds.toFixed(2)} s${extra ? `, ${extra}` : ''})`
 }
 
-async function runOnce(scenario: Scenario, side: Side, options: RunOptions): Promise<Measurement> {
+type Run = (options: RunOptions) => Promise<Measurement>
+
+async function runOnce(run: Run, options: RunOptions): Promise<Measurement> {
   gc()
   const { promise, reject } = Promise.withResolvers<never>()
   const onAbort = (): void => reject(options.signal.reason)
   options.signal.addEventListener('abort', onAbort, { once: true })
   try {
-    return await Promise.race([scenario[side](options), promise])
+    return await Promise.race([run(options), promise])
   } finally {
     options.signal.removeEventListener('abort', onAbort)
   }
 }
 
+/** What the scenario's target bounds: the ratio, ours' own median, or ours − baseline. */
+function goalValue(scenario: Scenario, ours: number | null, baseline: number | null) {
+  if (ours === null) return null
+  if (scenario.goal === 'value') return ours
+  if (baseline === null) return null
+  return scenario.goal === 'difference' ? ours - baseline : ours / baseline
+}
+
 async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
-  const sides: Record<Side, SideResult> = {
-    baseline: { runs: [], median: null },
-    ours: { runs: [], median: null },
-  }
+  // The peers run only beside both halves, not when --side asks for one.
+  const peerNames = side === undefined ? Object.keys(scenario.peers ?? {}) : []
+  const runners = new Map<string, Run>([
+    ...sidesToRun.map((side) => [side, (o: RunOptions) => scenario[side](o)] as const),
+    ...peerNames.map((peer) => [peer, scenario.peers![peer]!] as const),
+  ])
+  const order = [...runners.keys()]
+  const sides = new Map<string, SideResult>(order.map((name) => [name, { runs: [], median: null }]))
   // An unrecorded warm-up at the quick size lets both halves reach optimised code first.
-  for (const side of sidesToRun) {
+  for (const [name, run] of runners) {
     try {
-      await runOnce(scenario, side, { quick: true, signal: AbortSignal.timeout(RUN_TIMEOUT_MS) })
+      await runOnce(run, { quick: true, signal: AbortSignal.timeout(RUN_TIMEOUT_MS) })
     } catch (error) {
-      sides[side].error = message(error)
-      log(`[${scenario.name}] warm-up ${side} failed: ${message(error)}`)
+      sides.get(name)!.error = message(error)
+      log(`[${scenario.name}] warm-up ${name} failed: ${message(error)}`)
     }
   }
+  const width = Math.max(8, ...order.map((name) => name.length))
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? sidesToRun : sidesToRun.toReversed()
-    for (const side of order) {
-      if (sides[side].error !== undefined) continue
-      const label = `[${scenario.name}] round ${round + 1}/${rounds} ${side.padEnd(8)}`
+    for (const name of round % 2 === 0 ? order : order.toReversed()) {
+      const result = sides.get(name)!
+      if (result.error !== undefined) continue
+      const label = `[${scenario.name}] round ${round + 1}/${rounds} ${name.padEnd(width)}`
       try {
         const signal = AbortSignal.timeout(RUN_TIMEOUT_MS)
-        const m = await runOnce(scenario, side, { quick, signal })
-        sides[side].runs.push(m)
+        const m = await runOnce(runners.get(name)!, { quick, signal })
+        result.runs.push(m)
         log(`${label} ${fmt(m.value).padStart(12)} ${scenario.unit} ${describe(m)}`)
       } catch (error) {
-        sides[side].error = message(error)
+        result.error = message(error)
         log(`${label} FAILED: ${message(error)}`)
       }
     }
   }
-  for (const side of Object.values(sides)) {
-    if (side.error === undefined && side.runs.length > 0) {
-      side.median = median(side.runs.map((m) => m.value))
+  for (const result of sides.values()) {
+    if (result.error === undefined && result.runs.length > 0) {
+      result.median = median(result.runs.map((m) => m.value))
     }
   }
+  const none = (): SideResult => ({ runs: [], median: null })
+  const baseline = sides.get('baseline') ?? none()
+  const ours = sides.get('ours') ?? none()
   const ratio =
-    sides.ours.median !== null && sides.baseline.median !== null
-      ? sides.ours.median / sides.baseline.median
-      : null
-  const failed = sides.baseline.error !== undefined || sides.ours.error !== undefined
+    ours.median !== null && baseline.median !== null ? ours.median / baseline.median : null
+  const reached = goalValue(scenario, ours.median, baseline.median)
+  const failed = baseline.error !== undefined || ours.error !== undefined
+  const met =
+    scenario.better === 'lower'
+      ? (reached ?? 0) <= scenario.target
+      : (reached ?? 0) >= scenario.target
   const verdict =
-    ratio !== null ? (ratio >= scenario.target ? 'PASS' : 'BELOW') : failed ? 'ERROR' : 'SKIPPED'
-  const { name, figure, unit, target } = scenario
-  return { name, figure, unit, target, ...sides, ratio, verdict }
+    reached !== null && ratio !== null
+      ? scenario.target === 0 || met
+        ? 'PASS'
+        : 'BELOW'
+      : failed
+        ? 'ERROR'
+        : 'SKIPPED'
+  const peers = Object.fromEntries(
+    peerNames.map((peer) => {
+      const result = sides.get(peer)!
+      const peerRatio =
+        result.median !== null && baseline.median !== null ? result.median / baseline.median : null
+      return [peer, { ...result, ratio: peerRatio }]
+    }),
+  )
+  const { name, figure, unit, target, better, goal } = scenario
+  const result: ScenarioResult = { name, figure, unit, target, baseline, ours, ratio, verdict }
+  if (better !== undefined) result.better = better
+  if (goal !== undefined) result.goal = goal
+  if (peerNames.length > 0) result.peers = peers
+  return result
 }
 
 function message(error: unknown): string {
@@ -262,16 +312,34 @@ function message(error: unknown): string {
   return String(error)
 }
 
+/** The target as the table shows it: `>= 1.8x`, `<= 8 KB`, `<= +150 ms`. */
+function targetText(r: ScenarioResult): string {
+  if (r.target === 0) return 'none'
+  const bound = r.better === 'lower' ? '<=' : '>='
+  if (r.goal === 'value') return `${bound} ${r.target} ${r.unit}`
+  if (r.goal === 'difference') return `${bound} +${r.target} ${r.unit}`
+  return `${bound} ${Number.isInteger(r.target) ? r.target.toFixed(1) : r.target}x`
+}
+
+/** A peer's median and, in brackets, its ratio to the baseline. */
+function peerText(peer: (SideResult & { ratio: number | null }) | undefined): string {
+  if (peer === undefined) return ''
+  if (peer.error !== undefined) return 'error'
+  return `${fmt(peer.median)} (${peer.ratio === null ? '-' : peer.ratio.toFixed(2)})`
+}
+
 function table(results: ScenarioResult[]): string {
-  const header = ['figure', 'unit', 'baseline', 'ours', 'ratio', 'target', 'result']
+  const peerNames = [...new Set(results.flatMap((r) => Object.keys(r.peers ?? {})))]
+  const header = ['figure', 'unit', 'baseline', 'ours', 'ratio', 'target', 'result', ...peerNames]
   const rows = results.map((r) => [
     r.figure,
     r.unit,
     fmt(r.baseline.median),
     fmt(r.ours.median),
     r.ratio === null ? '-' : r.ratio.toFixed(2),
-    r.target === 0 ? 'none' : `>= ${r.target}`,
+    targetText(r),
     r.target === 0 && r.verdict === 'PASS' ? 'REPORTED' : r.verdict,
+    ...peerNames.map((peer) => peerText(r.peers?.[peer])),
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
   const line = (cells: string[]): string =>
@@ -284,8 +352,12 @@ function table(results: ScenarioResult[]): string {
 function notes(results: ScenarioResult[]): string[] {
   const out: string[] = []
   for (const r of results) {
-    for (const side of ['baseline', 'ours'] as const) {
-      const s = r[side]
+    const sides: Array<[string, SideResult]> = [
+      ['baseline', r.baseline],
+      ['ours', r.ours],
+      ...Object.entries(r.peers ?? {}),
+    ]
+    for (const [side, s] of sides) {
       if (s.error !== undefined) out.push(`${r.name} ${side}: ${s.error}`)
       const extras = new Map<string, number[]>()
       for (const m of s.runs) {
@@ -317,7 +389,9 @@ if (bunSelected.length > 0) results.push(...(await runOnBun(bunSelected)))
 const extraNotes = notes(results)
 process.stdout.write(
   `\n${table(results)}\n${extraNotes.map((n) => `  ${n}`).join('\n')}\n` +
-    `Medians of ${rounds} rounds; ratio = ours / baseline; higher is better everywhere.\n`,
+    `Medians of ${rounds} rounds; ratio = ours / baseline (a peer's in brackets); a target\n` +
+    `bounds the ratio, or with a unit ours' median (or ours - baseline). Costs (CPU, memory,\n` +
+    `start-up) are better lower, and their targets are a most.\n`,
 )
 
 const out = join(import.meta.dirname, 'results')

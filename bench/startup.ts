@@ -1,44 +1,71 @@
 /**
- * `npm run bench:startup`: what loading built JavaScript saves a replica.
- * Serves one echo worker (one replica) with `sockworker serve`, from the
- * TypeScript sources (type stripping at load) and from `dist/` (run
- * `npm run build` first), in alternating rounds so that drift on a shared
- * machine cancels out. It measures the time from spawn to the `ready` line,
- * and the replica's resident memory (VmRSS) once it has idled for a second.
- * Prints the medians and the ratios.
+ * `npm run bench:startup`: what a replica costs to start. Serves one echo
+ * worker (one replica) with `sockworker serve`, from the TypeScript sources
+ * (type stripping at load) and from `dist/` (run `npm run build` first),
+ * and with `--before DIR` also from an older build: a folder holding
+ * `packages/sockworker/dist` and `packages/sockets/dist` with a
+ * `node_modules` that resolves `@sockworker/sockets` to that copy. Sides
+ * run in alternating rounds so that drift on a shared machine cancels out.
+ * It measures the time from spawn to the `ready` line, and the resident
+ * memory (VmRSS) of the supervisor and of the replica once they have idled
+ * for a second. Prints the medians and the ratios to `dist`.
  *
  * @example
  * npm run build && npm run bench:startup -- --rounds 9
  * npm run bench:startup -- --ts   # a TypeScript worker
+ * npm run bench:startup -- --before /tmp/ab/before
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { median } from './common.ts'
 
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '7' },
+    ts: { type: 'boolean', default: false },
+    before: { type: 'string' },
+  },
+})
+
 const root = new URL('../packages/sockworker/', import.meta.url).pathname
-const sides = {
+interface Side {
+  main: string
+  nodeOptions: string
+}
+const sides: Record<string, Side> = {
   sources: { main: join(root, 'src/cli/main.ts'), nodeOptions: '--conditions=sockworker-source' },
   dist: { main: join(root, 'dist/cli/main.js'), nodeOptions: '' },
-} as const
+}
+if (values.before !== undefined) {
+  sides['before'] = {
+    main: join(values.before, 'packages/sockworker/dist/cli/main.js'),
+    nodeOptions: '',
+  }
+}
+for (const [name, { main }] of Object.entries(sides)) {
+  if (!existsSync(main)) {
+    throw new Error(`No ${main} for "${name}": run "npm run build" first, or fix --before`)
+  }
+}
 
 interface Sample {
   /** From spawning the CLI to its ready line. */
   readyMs: number
   /** What serve itself logs: from the start of the serve command to ready. */
   serveMs: number
-  rssMb: number
+  supervisorMb: number
+  replicaMb: number
 }
 
-async function sample(side: keyof typeof sides, config: string): Promise<Sample> {
-  const { main, nodeOptions } = sides[side]
+async function sample(side: Side, config: string): Promise<Sample> {
   const started = performance.now()
-  const child = spawn(process.execPath, [main, 'serve', '--config', config], {
-    env: { ...process.env, NODE_OPTIONS: nodeOptions },
+  const child = spawn(process.execPath, [side.main, 'serve', '--config', config], {
+    env: { ...process.env, NODE_OPTIONS: side.nodeOptions },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -57,19 +84,25 @@ async function sample(side: keyof typeof sides, config: string): Promise<Sample>
     const pid = /replica started pid=(\d+)/.exec(output)?.[1]
     if (pid === undefined) throw new Error(`No replica pid in:\n${output}`)
     await sleep(1000)
-    const status = await readFile(`/proc/${pid}/status`, 'utf8')
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1])
-    return { readyMs, serveMs, rssMb: rssKb / 1024 }
+    return {
+      readyMs,
+      serveMs,
+      supervisorMb: await rssMb(child.pid ?? 0),
+      replicaMb: await rssMb(Number(pid)),
+    }
   } finally {
     child.kill('SIGTERM')
   }
 }
 
-const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '7' }, ts: { type: 'boolean', default: false } },
-})
-if (!existsSync(sides.dist.main)) throw new Error('No dist/: run "npm run build" first')
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'sockworker-startup-'))
+// A root supervisor runs its replicas as nobody, who must read the worker.
+await chmod(dir, 0o755)
 const config = join(dir, 'sockworker.toml')
 // --ts: the worker itself is TypeScript, so a replica strips types either way.
 const workerFile = values.ts ? 'echo.ts' : 'echo.js'
@@ -81,28 +114,29 @@ await writeFile(
   config,
   `[log]\nformat = "pretty"\n\n[[workers]]\nname = "echo"\nscript = "${workerFile}"\nreplicas = 1\n\n[[workers.listeners]]\ntype = "tcp"\naddress = "127.0.0.1:0"\n`,
 )
-const results: Record<keyof typeof sides, Sample[]> = { sources: [], dist: [] }
+const names = Object.keys(sides)
+const results = new Map<string, Sample[]>(names.map((name) => [name, []]))
 try {
   for (let round = 0; round < Number(values.rounds); round++) {
-    const order = round % 2 === 0 ? (['sources', 'dist'] as const) : (['dist', 'sources'] as const)
-    for (const side of order) results[side].push(await sample(side, config))
+    for (const name of round % 2 === 0 ? names : names.toReversed())
+      results.get(name)!.push(await sample(sides[name]!, config))
   }
 } finally {
   await rm(dir, { recursive: true, force: true })
 }
-const figures = (side: keyof typeof sides) => ({
-  readyMs: median(results[side].map((s) => s.readyMs)),
-  serveMs: median(results[side].map((s) => s.serveMs)),
-  rssMb: median(results[side].map((s) => s.rssMb)),
-})
-const [src, built] = [figures('sources'), figures('dist')]
-console.log(`worker ${workerFile}, rounds: ${values.rounds} (median of each)`)
-console.log(
-  `serve → ready   sources ${src.readyMs.toFixed(0)} ms   dist ${built.readyMs.toFixed(0)} ms   dist/sources ${(built.readyMs / src.readyMs).toFixed(2)}`,
-)
-console.log(
-  `serve's ms=    sources ${src.serveMs.toFixed(0)} ms   dist ${built.serveMs.toFixed(0)} ms   dist/sources ${(built.serveMs / src.serveMs).toFixed(2)}`,
-)
-console.log(
-  `replica RSS     sources ${src.rssMb.toFixed(1)} MB   dist ${built.rssMb.toFixed(1)} MB   dist/sources ${(built.rssMb / src.rssMb).toFixed(2)}`,
-)
+const figure = (name: string, key: keyof Sample) => median(results.get(name)!.map((s) => s[key]))
+console.log(`worker ${workerFile}, ${values.rounds} rounds, medians; ratio to dist in brackets`)
+const rows: Array<[string, keyof Sample, string]> = [
+  ['spawn → ready', 'readyMs', 'ms'],
+  ["serve's ms=", 'serveMs', 'ms'],
+  ['supervisor RSS', 'supervisorMb', 'MB'],
+  ['replica RSS', 'replicaMb', 'MB'],
+]
+for (const [label, key, unit] of rows) {
+  const dist = figure('dist', key)
+  const cells = names.map((name) => {
+    const value = figure(name, key)
+    return `${name} ${value.toFixed(unit === 'ms' ? 0 : 1)} ${unit} (${(value / dist).toFixed(2)})`
+  })
+  console.log(`${label.padEnd(15)} ${cells.join('   ')}`)
+}

@@ -16,7 +16,6 @@ import { installModuleHooks } from '../loader/hooks.ts'
 import { loadWorker } from '../loader/load-worker.ts'
 import { createLogger, type Logger } from '../observe/log.ts'
 import { WorkerMetrics } from '../observe/metrics.ts'
-import { openBindings } from '../storage/bindings.ts'
 import { createDispatcher, type Dispatcher } from './dispatch.ts'
 import { installGlobals } from './globals.ts'
 import { lockDown } from './lockdown.ts'
@@ -83,7 +82,13 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
   installModuleHooks()
   installGlobals(worker.compatibility)
   // Storage opens before the lockdown, which closes node:sqlite to the worker.
-  const bindings = openBindings(worker.storage, { socket: runtimeSocket })
+  // The storage modules (six, and node:sqlite) load only for a worker that has bindings.
+  const bindings =
+    Object.keys(worker.storage).length === 0
+      ? {}
+      : (await import('../storage/bindings.ts')).openBindings(worker.storage, {
+          socket: runtimeSocket,
+        })
   const env: Env = { ...worker.vars, ...worker.secrets, ...bindings }
   if (worker.sandbox !== undefined) {
     // QUIC's engine is native code of the runtime's: loaded before the
@@ -94,6 +99,10 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
     if (quic) loadQuicEngine()
     lockDown({ allow: worker.sandbox.allow })
   }
+  // The runtime's own modules load before the worker's code does, as the
+  // static imports above do: node:http too, when a listener needs it (it is
+  // left out otherwise, which saves a replica about 16 MB and 100 ms).
+  if (worker.listeners.some((listener) => listener.type === 'http')) await import('./http.ts')
   const loaded = await loadWorker(worker.script)
   if (!loaded.ok) {
     await sendNow({ type: 'load-error', message: loaded.error })

@@ -9,7 +9,6 @@ import { listen } from '@sockworker/sockets'
 import { createTlsTerminator, fromNodeSocket } from '@sockworker/sockets/node'
 import type { ListenerConfig } from '../config/types.ts'
 import { readProxyHeader } from '../proxy-protocol/read-header.ts'
-import { createFetchServer } from './http.ts'
 import type { ListenerDeps } from './listener-deps.ts'
 import { serveQuic } from './serve-quic.ts'
 
@@ -30,9 +29,11 @@ export async function serveListener(
   if (config.type === 'udp') return serveUdp(config, name, deps)
   if (config.type === 'quic') return serveQuic(config, name, deps)
   if (handle === undefined) throw new Error(`No listening handle for ${name}`)
+  // node:http costs a replica about 16 MB and 100 ms (its ES module facade
+  // loads undici), so it loads only for an HTTP listener.
   const server: Server =
     config.type === 'http'
-      ? createFetchServer(deps.fetch)
+      ? (await import('./http.ts')).createFetchServer(deps.fetch)
       : createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
   if (config.type !== 'http') {
     const accept = streamAcceptor(config, name, deps)
