@@ -10,11 +10,9 @@ import { createTlsTerminator, fromNodeSocket } from '@sockworker/sockets/node'
 import type { ListenerConfig } from '../config/types.ts'
 import { readProxyHeader } from '../proxy-protocol/read-header.ts'
 import { createFetchServer } from './http.ts'
+import { guardHttp, httpTimeouts } from './http-limits.ts'
 import type { ListenerDeps } from './listener-deps.ts'
 import { serveQuic } from './serve-quic.ts'
-
-const handshakeTimeoutMs = 10_000
-const proxyHeaderTimeoutMs = 5_000
 
 /**
  * Starts serving; resolves with a function that stops accepting. `handle`
@@ -31,13 +29,7 @@ export async function serveListener(
   if (config.type === 'quic') return serveQuic(config, name, deps)
   if (handle === undefined) throw new Error(`No listening handle for ${name}`)
   const server: Server =
-    config.type === 'http'
-      ? createFetchServer(deps.fetch)
-      : createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
-  if (config.type !== 'http') {
-    const accept = streamAcceptor(config, name, deps)
-    server.on('connection', (socket: NetSocket) => void accept(socket))
-  }
+    config.type === 'http' ? httpServer(deps) : streamServer(config, name, deps)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(handle as Parameters<Server['listen']>[0], () => resolve())
@@ -47,6 +39,19 @@ export async function serveListener(
     if ('closeIdleConnections' in server)
       (server as { closeIdleConnections(): void }).closeIdleConnections()
   }
+}
+
+function httpServer(deps: ListenerDeps): Server {
+  const server = createFetchServer(deps.fetch, httpTimeouts(deps.worker.limits.headerTimeoutMs))
+  guardHttp(server, deps)
+  return server
+}
+
+function streamServer(config: ListenerConfig, name: string, deps: ListenerDeps): Server {
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
+  const accept = streamAcceptor(config, name, deps)
+  server.on('connection', (socket: NetSocket) => void accept(socket))
+  return server
 }
 
 async function serveUdp(
@@ -60,7 +65,9 @@ async function serveUdp(
     port: config.port,
     reusePort: true,
     idleTimeout: config.idleTimeoutMs,
+    ...(config.maxFlows === undefined ? {} : { maxFlows: config.maxFlows }),
   })
+  listener.addEventListener('drop', () => deps.metrics.udpFlowDropped())
   await listener.opened
   void (async () => {
     for await (const flow of listener) deps.dispatcher.connect(flow, name)
@@ -69,53 +76,64 @@ async function serveUdp(
 }
 
 function streamAcceptor(config: ListenerConfig, name: string, deps: ListenerDeps) {
-  const { dispatcher, log, worker } = deps
+  const { admission, dispatcher, log, metrics, worker } = deps
+  const { handshakeTimeoutMs, headerTimeoutMs } = worker.limits
   const terminate =
     config.type === 'tls' && config.tls ? createTlsTerminator(toTlsOptions(config)) : undefined
   const startTlsMaterial = config.type === 'tcp' && config.tls ? toTlsOptions(config) : undefined
   return async (raw: NetSocket) => {
     raw.on('error', () => {}) // until a Socket owns it, a reset is nobody's business
-    if (dispatcher.active >= worker.limits.maxConnections) {
-      log.warn('connection refused: max_connections reached', {
-        listener: name,
-        max: worker.limits.maxConnections,
-      })
-      raw.destroy()
-      return
+    // Held from accept until the handler runs (and the dispatcher counts it):
+    // a connection in its PROXY header or handshake counts against max_connections.
+    const release = admission.hold('pending')
+    if (release === undefined) return void raw.destroy()
+    try {
+      const opened = await setUp(raw)
+      if (opened === undefined) return void raw.destroy()
+      dispatcher.connect(
+        fromNodeSocket(opened.socket, {
+          ...(startTlsMaterial ? { tls: startTlsMaterial } : {}),
+          ...(opened.peer ? { peer: opened.peer } : {}),
+          idleTimeout: worker.limits.idleTimeoutMs,
+          allowHalfOpen: config.allowHalfOpen,
+        }),
+        name,
+      )
+    } finally {
+      release()
     }
+  }
+
+  /** The PROXY header and the TLS handshake; `undefined` when either fails. */
+  async function setUp(
+    raw: NetSocket,
+  ): Promise<{ socket: NetSocket; peer?: { address: string; port: number } } | undefined> {
     let peer: { address: string; port: number } | undefined
     if (config.proxyProtocol !== 'off') {
-      const read = await readProxyHeader(raw, config.proxyProtocol, proxyHeaderTimeoutMs)
+      const read = await readProxyHeader(raw, config.proxyProtocol, headerTimeoutMs)
       if (!read.ok) {
-        log.warn('connection closed: bad PROXY protocol header', {
+        // A timeout is a slow or silent client, counted in header_timeouts_total;
+        // a bad header is a misconfigured proxy, worth a warning.
+        if (read.timedOut) metrics.headerTimedOut()
+        log[read.timedOut ? 'debug' : 'warn']('connection closed: bad PROXY protocol header', {
           listener: name,
           reason: read.reason,
         })
-        raw.destroy()
-        return
+        return undefined
       }
       const { sourceAddress, sourcePort } = read.header
       if (sourceAddress !== undefined && sourcePort !== undefined)
         peer = { address: sourceAddress, port: sourcePort }
     }
-    let socket: NetSocket = raw
-    if (terminate !== undefined) {
-      try {
-        socket = await terminate(raw, handshakeTimeoutMs)
-      } catch (error) {
-        log.debug('TLS handshake failed', { listener: name, error })
-        return
-      }
+    if (terminate === undefined) return peer ? { socket: raw, peer } : { socket: raw }
+    try {
+      const socket = await terminate(raw, handshakeTimeoutMs)
+      return peer ? { socket, peer } : { socket }
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ETIMEDOUT') metrics.handshakeTimedOut()
+      log.debug('TLS handshake failed', { listener: name, error })
+      return undefined
     }
-    dispatcher.connect(
-      fromNodeSocket(socket, {
-        ...(startTlsMaterial ? { tls: startTlsMaterial } : {}),
-        ...(peer ? { peer } : {}),
-        idleTimeout: worker.limits.idleTimeoutMs,
-        allowHalfOpen: config.allowHalfOpen,
-      }),
-      name,
-    )
   }
 }
 
