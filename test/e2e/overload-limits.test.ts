@@ -115,6 +115,24 @@ test('handshake_timeout_ms cuts off a TLS handshake that never starts, and count
   assert.equal(figure('connections_total'), 0)
 })
 
+test('a client that hangs up mid-handshake frees its place at once and is no handshake timeout', async () => {
+  // Regression: the TLS terminator waited only for 'secure' or 'error', and a
+  // peer's plain close raises neither, so the attempt held its place under
+  // max_connections until handshake_timeout_ms and was then counted as a timeout.
+  const certs = await makeCerts()
+  const tls = `cert = ${JSON.stringify(certs.files.serverCert)}\nkey = ${JSON.stringify(certs.files.serverKey)}`
+  const toml = config({ handshake_timeout_ms: 60_000 }, listener('tls', tls))
+  await using served = await serveProject({ 'sockworker.toml': toml, 'worker.js': WORKER }, 1)
+  const [port = 0] = served.ports
+  const url = served.metricsUrl ?? ''
+  const quitter = await raw(port)
+  await scrapeUntil(url, (f) => f('handshakes_pending') === 1, 'the pending handshake')
+  quitter.socket.end()
+  await within(quitter.ended, 5000, 'the connection to close')
+  const figure = await scrapeUntil(url, (f) => f('handshakes_pending') === 0, 'the place freed')
+  assert.equal(figure('handshake_timeouts_total'), 0)
+})
+
 test('header_timeout_ms answers a slow HTTP request head with 408; HTTP connections count against max_connections', async () => {
   const toml = config({ header_timeout_ms: 200, max_connections: 1 }, listener('http'))
   await using served = await serveProject({ 'sockworker.toml': toml, 'worker.js': WORKER }, 1)
