@@ -18,7 +18,9 @@ import { serveEcho } from '../overload/serve.ts'
 const PING = Buffer.alloc(16, 0x70)
 /** A ping with no echo after this long is a failure. */
 const TIMEOUT_MS = 5000
-/** Connections opened per 50 ms while ramping up. */
+/** When the "warm" RSS sample is taken. */
+const WARM_MS = 60_000
+/** Connections opened per batch while ramping up. */
 const OPEN_BATCH = 100
 
 interface Conn {
@@ -127,8 +129,11 @@ const pinger = setInterval(() => {
 
 const started = performance.now()
 let rssLast = rssStart
+/** RSS after the first minute: heaps and JIT code grow for a while after the ramp. */
+let rssWarm: number | undefined
 const reporter = setInterval(async () => {
   rssLast = await served.rssMb()
+  if (rssWarm === undefined && performance.now() - started >= WARM_MS) rssWarm = rssLast
   const sorted = windowRtts.sort((a, b) => a - b)
   const open = conns.filter((conn) => !conn.socket.destroyed).length
   console.log(
@@ -149,13 +154,19 @@ stopping = true
 for (const conn of conns) conn.socket.destroy()
 
 const sorted = rtts.sort((a, b) => a - b)
-const change = ((rssEnd - rssStart) / rssStart) * 100
+const change = (from: number) => {
+  const percent = ((rssEnd - from) / from) * 100
+  const flat = Math.abs(percent) <= 10 ? 'flat within 10%' : 'NOT flat within 10%'
+  return `${percent >= 0 ? '+' : ''}${percent.toFixed(1)}% (${flat})`
+}
+const warm = rssWarm === undefined ? '' : `, after 1 min ${rssWarm.toFixed(0)}`
 console.log(`
 connections   ${conns.length} of ${count} (server counts ${figures['connections_active']} active at the end)
 pings         ${sorted.length}
 failures      ${failures}${reasons.size > 0 ? ` (${[...reasons].map(([r, n]) => `${r}: ${n}`).join(', ')})` : ''}
 latency       p50 ${percentile(sorted, 0.5).toFixed(2)} ms, p99 ${percentile(sorted, 0.99).toFixed(2)} ms, max ${(sorted.at(-1) ?? Number.NaN).toFixed(2)} ms
-RSS (MiB)     idle ${rssIdle.toFixed(0)}, start ${rssStart.toFixed(0)} (all open), end ${rssEnd.toFixed(0)}: ${change >= 0 ? '+' : ''}${change.toFixed(1)}% (${Math.abs(change) <= 10 ? 'flat within 10%' : 'NOT flat within 10%'})
+RSS (MiB)     idle ${rssIdle.toFixed(0)}, start ${rssStart.toFixed(0)} (all open)${warm}, end ${rssEnd.toFixed(0)}
+RSS change    start → end ${change(rssStart)}${rssWarm === undefined ? '' : `; after 1 min → end ${change(rssWarm)}`}
 refused       ${figures['connections_refused_total'] ?? 0} by max_connections`)
 
 function percentile(values: number[], p: number): number {
