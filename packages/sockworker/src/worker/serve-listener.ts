@@ -81,8 +81,20 @@ function streamAcceptor(config: ListenerConfig, name: string, deps: ListenerDeps
   const terminate =
     config.type === 'tls' && config.tls ? createTlsTerminator(toTlsOptions(config)) : undefined
   const startTlsMaterial = config.type === 'tcp' && config.tls ? toTlsOptions(config) : undefined
+  const pending = config.proxyProtocol !== 'off' || terminate !== undefined
+  const dispatch = (socket: NetSocket, peer?: { address: string; port: number }) =>
+    dispatcher.connect(
+      fromNodeSocket(socket, {
+        ...(startTlsMaterial ? { tls: startTlsMaterial } : {}),
+        ...(peer ? { peer } : {}),
+        idleTimeout: worker.limits.idleTimeoutMs,
+        allowHalfOpen: config.allowHalfOpen,
+      }),
+      name,
+    )
   return async (raw: NetSocket) => {
     raw.on('error', () => {}) // until a Socket owns it, a reset is nobody's business
+    if (!pending) return void (admission.admit() ? dispatch(raw) : raw.destroy())
     // Held from accept until the handler runs (and the dispatcher counts it):
     // a connection in its PROXY header or handshake counts against max_connections.
     const release = admission.hold('pending')
@@ -90,15 +102,7 @@ function streamAcceptor(config: ListenerConfig, name: string, deps: ListenerDeps
     try {
       const opened = await setUp(raw)
       if (opened === undefined) return void raw.destroy()
-      dispatcher.connect(
-        fromNodeSocket(opened.socket, {
-          ...(startTlsMaterial ? { tls: startTlsMaterial } : {}),
-          ...(opened.peer ? { peer: opened.peer } : {}),
-          idleTimeout: worker.limits.idleTimeoutMs,
-          allowHalfOpen: config.allowHalfOpen,
-        }),
-        name,
-      )
+      dispatch(opened.socket, opened.peer)
     } finally {
       release()
     }
