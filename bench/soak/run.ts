@@ -3,8 +3,9 @@
  * worker under `sockworker serve` (2 replicas) for 10 minutes, each sending
  * a 16-byte ping every 5 s (staggered) and timing its echo. It prints a
  * progress line every 30 s and, at the end, the resident memory of
- * supervisor + replicas once every connection was open and at the end (is
- * it flat within 10%?), the failures, and the latency percentiles.
+ * supervisor + replicas once every connection was open, after the first
+ * minute, at the end (is it flat within 10%?) and its range over the second
+ * half, the failures, and the latency percentiles.
  * Loopback only; not a test, and not in CI.
  *
  * @example
@@ -131,9 +132,12 @@ const started = performance.now()
 let rssLast = rssStart
 /** RSS after the first minute: heaps and JIT code grow for a while after the ramp. */
 let rssWarm: number | undefined
+/** RSS samples of the second half of the run: the steady state, after warm-up and the first big collections. */
+const rssLate: number[] = []
 const reporter = setInterval(async () => {
   rssLast = await served.rssMb()
   if (rssWarm === undefined && performance.now() - started >= WARM_MS) rssWarm = rssLast
+  if (performance.now() - started >= durationMs / 2) rssLate.push(rssLast)
   const sorted = windowRtts.sort((a, b) => a - b)
   const open = conns.filter((conn) => !conn.socket.destroyed).length
   console.log(
@@ -160,6 +164,10 @@ const change = (from: number) => {
   return `${percent >= 0 ? '+' : ''}${percent.toFixed(1)}% (${flat})`
 }
 const warm = rssWarm === undefined ? '' : `, after 1 min ${rssWarm.toFixed(0)}`
+rssLate.push(rssEnd)
+const lateLow = Math.min(...rssLate)
+const lateHigh = Math.max(...rssLate)
+const lateSpread = ((lateHigh - lateLow) / lateLow) * 100
 console.log(`
 connections   ${conns.length} of ${count} (server counts ${figures['connections_active']} active at the end)
 pings         ${sorted.length}
@@ -167,6 +175,7 @@ failures      ${failures}${reasons.size > 0 ? ` (${[...reasons].map(([r, n]) => 
 latency       p50 ${percentile(sorted, 0.5).toFixed(2)} ms, p99 ${percentile(sorted, 0.99).toFixed(2)} ms, max ${(sorted.at(-1) ?? Number.NaN).toFixed(2)} ms
 RSS (MiB)     idle ${rssIdle.toFixed(0)}, start ${rssStart.toFixed(0)} (all open)${warm}, end ${rssEnd.toFixed(0)}
 RSS change    start → end ${change(rssStart)}${rssWarm === undefined ? '' : `; after 1 min → end ${change(rssWarm)}`}
+RSS 2nd half  ${lateLow.toFixed(0)}–${lateHigh.toFixed(0)} MiB over ${rssLate.length} samples (spread ${lateSpread.toFixed(1)}%)
 refused       ${figures['connections_refused_total'] ?? 0} by max_connections`)
 
 function percentile(values: number[], p: number): number {
