@@ -179,3 +179,29 @@ test('max_flows: a new UDP peer past the cap is dropped and counted; the open fl
     second.close()
   }
 })
+
+test('UDP flows do not take the places of TCP connections under max_connections', async () => {
+  // Regression: the check counted every running handler, UDP flows included,
+  // so open flows (a flood of new sources) shut out the worker's TCP clients.
+  const toml = config({ max_connections: 1 }, listener('udp') + listener('tcp'))
+  await using served = await serveProject({ 'sockworker.toml': toml, 'worker.js': WORKER }, 2)
+  const [udpPort = 0, tcpPort = 0] = served.ports
+  const url = served.metricsUrl ?? ''
+  const { createSocket } = await import('node:dgram')
+  const peer = createSocket('udp4')
+  try {
+    const reply = once(peer, 'message')
+    peer.send('flow', udpPort, '127.0.0.1')
+    await within(reply, 5000, 'the UDP echo')
+    const { socket: first } = await raw(tcpPort)
+    first.write('tcp')
+    const [echo] = (await within(once(first, 'data'), 5000, 'the TCP echo')) as [Buffer]
+    assert.equal(echo.toString(), 'tcp', 'served beside an open UDP flow')
+    // The one TCP place is taken now: the limit still holds for TCP.
+    assert.equal(await exchange(await raw(tcpPort), 'refused'), '')
+    await scrapeUntil(url, (f) => f('connections_refused_total') === 1, 'a refusal')
+    first.destroy()
+  } finally {
+    peer.close()
+  }
+})

@@ -113,8 +113,8 @@ export interface WorkerLimits {
   /** Longest the event loop may stay blocked before the replica is restarted; default 2000. */
   cpuMs: number
   /**
-   * Connections per replica, counting those still in their PROXY header or
-   * TLS handshake, HTTP connections, QUIC connections and UDP flows; default 10000.
+   * Connections per replica (TCP, TLS, QUIC, HTTP), counting those still in
+   * their PROXY header or TLS handshake; not UDP flows (`maxFlows`); default 10000.
    */
   maxConnections: number
   /** Longest a TLS handshake may take before the connection is closed; default 10000. */

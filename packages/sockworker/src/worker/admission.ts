@@ -4,7 +4,9 @@
  * or doing its TLS handshake costs a file descriptor and buffers as surely as
  * a dispatched one, and it is exactly what a slowloris or a handshake flood
  * piles up; HTTP connections count too. The dispatcher counts the running
- * handlers (TCP, TLS, QUIC and UDP flows); this adds what it cannot see.
+ * handlers (TCP, TLS, QUIC); this adds what it cannot see. UDP flows do not
+ * count: `max_flows` caps them, and a flood of new UDP sources must not
+ * take the places of TCP clients.
  */
 import type { Logger } from '../observe/log.ts'
 import type { WorkerMetrics } from '../observe/metrics.ts'
@@ -30,9 +32,9 @@ export class Admission {
 
   /**
    * @param max `limits.max_connections`.
-   * @param running How many handlers run now (`dispatcher.active`).
+   * @param running How many connection handlers run now (`dispatcher.connections`).
    * @example
-   * const admission = new Admission(limits.maxConnections, () => dispatcher.active, { metrics, log })
+   * const admission = new Admission(limits.maxConnections, () => dispatcher.connections, { metrics, log })
    */
   constructor(
     max: number,

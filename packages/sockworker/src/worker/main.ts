@@ -108,7 +108,7 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
     metrics,
     shutdown: shutdown.signal,
   })
-  const admission = new Admission(worker.limits.maxConnections, () => dispatcher.active, {
+  const admission = new Admission(worker.limits.maxConnections, () => dispatcher.connections, {
     metrics,
     log,
   })

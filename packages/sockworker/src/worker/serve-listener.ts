@@ -70,7 +70,7 @@ async function serveUdp(
   listener.addEventListener('drop', () => deps.metrics.udpFlowDropped())
   await listener.opened
   void (async () => {
-    for await (const flow of listener) deps.dispatcher.connect(flow, name)
+    for await (const flow of listener) deps.dispatcher.connect(flow, name, { flow: true })
   })()
   return () => void listener.close()
 }
