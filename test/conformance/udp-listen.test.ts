@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type Datagram, listen, Socket } from '@sockworker/sockets'
+import { type Datagram, type FlowDropEvent, listen, Socket } from '@sockworker/sockets'
 import { decoder, dispose, encoder, limit, within } from './util.ts'
 
 function messages(socket: Socket): ReadableStreamDefaultReader<Datagram> {
@@ -109,5 +109,83 @@ test('a flow closes after its idle timeout', limit, async () => {
   } finally {
     await dispose(client, flow)
     await listener.close()
+  }
+})
+
+test(
+  'past maxFlows a new peer’s datagram is dropped with a drop event; open flows keep working',
+  limit,
+  async () => {
+    const listener = listen({ type: 'udp', hostname: '127.0.0.1', port: 0, maxFlows: 1 })
+    const drops: FlowDropEvent[] = []
+    const dropped = Promise.withResolvers<void>()
+    listener.addEventListener('drop', (event) => {
+      drops.push(event as FlowDropEvent)
+      dropped.resolve()
+    })
+    const { port } = await within(listener.opened, 5000, 'the UDP listener')
+    const a = new Socket({ type: 'udp', remote: { address: '127.0.0.1', port } })
+    const b = new Socket({ type: 'udp', remote: { address: '127.0.0.1', port } })
+    let flowA: Socket | undefined
+    try {
+      await within(Promise.all([a.opened, b.opened]), 5000, 'the clients')
+      const iterator = listener[Symbol.asyncIterator]()
+      const writerA = sender(a)
+      await writerA.write(encoder.encode('A1'))
+      const next = await within(iterator.next(), 5000, 'the first flow')
+      flowA = next.value as Socket
+      const readerA = messages(flowA)
+      assert.equal(await nextText(readerA), 'A1')
+
+      await sender(b).write(encoder.encode('B1'))
+      await within(dropped.promise, 5000, 'the drop event for the second peer')
+      assert.equal(drops.length, 1)
+      assert.equal(drops[0]?.remoteAddress, '127.0.0.1')
+      assert.equal(drops[0]?.remotePort, b.info.localPort)
+
+      // The flow that was open before the cap keeps both directions.
+      await writerA.write(encoder.encode('A2'))
+      assert.equal(await nextText(readerA), 'A2')
+      await sender(flowA).write(encoder.encode('to A'))
+      assert.equal(await nextText(messages(a)), 'to A')
+    } finally {
+      await dispose(a, b, flowA)
+      await listener.close()
+    }
+  },
+)
+
+test('a flow that closes frees its place under maxFlows', limit, async () => {
+  const listener = listen({ type: 'udp', hostname: '127.0.0.1', port: 0, maxFlows: 1 })
+  const { port } = await within(listener.opened, 5000, 'the UDP listener')
+  const a = new Socket({ type: 'udp', remote: { address: '127.0.0.1', port } })
+  const b = new Socket({ type: 'udp', remote: { address: '127.0.0.1', port } })
+  const flows: Socket[] = []
+  try {
+    await within(Promise.all([a.opened, b.opened]), 5000, 'the clients')
+    const iterator = listener[Symbol.asyncIterator]()
+    await sender(a).write(encoder.encode('A'))
+    const first = (await within(iterator.next(), 5000, 'the first flow')).value as Socket
+    flows.push(first)
+    await first.close()
+    await sender(b).write(encoder.encode('B'))
+    const second = (await within(iterator.next(), 5000, 'the second flow')).value as Socket
+    flows.push(second)
+    assert.equal(second.info.remotePort, b.info.localPort)
+    assert.equal(await nextText(messages(second)), 'B')
+  } finally {
+    await dispose(a, b, ...flows)
+    await listener.close()
+  }
+})
+
+test('maxFlows must be a whole number of 1 or more', () => {
+  for (const maxFlows of [0, -1, 1.5, Number.NaN, '10']) {
+    assert.throws(
+      () => listen({ type: 'udp', maxFlows: maxFlows as number }),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        /Invalid maxFlows .*: expected a whole number/.test(error.message),
+    )
   }
 })

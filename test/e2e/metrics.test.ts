@@ -5,48 +5,13 @@
  * denial, a killed replica) and stay at zero for a worker left alone.
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { test } from 'node:test'
-import { setTimeout as delay } from 'node:timers/promises'
-import { promisify } from 'node:util'
 import { within } from '../helpers/timers.ts'
 import { openClient } from './support/clients.ts'
 import { fixture, jsonLog, serveProject, workerToml } from './support/harness.ts'
+import { scrape, scrapeUntil } from './support/metrics.ts'
 
-const run = promisify(execFile)
 const script = fixture('commands.js')
-
-/** One scrape: `name{worker="…"}` → value, for every sample with a worker label. */
-async function scrape(url: string): Promise<Map<string, number>> {
-  const { stdout } = await run('curl', ['-s', '--fail', '--max-time', '5', url])
-  const samples = new Map<string, number>()
-  for (const line of stdout.split('\n')) {
-    const match = /^sockworker_(\w+)\{worker="([^"]+)"(?:,le="([^"]+)")?\} (\S+)$/.exec(line)
-    if (match === null) continue
-    const [, name, worker, le, value] = match
-    samples.set(`${name}${le === undefined ? '' : `[${le}]`} ${worker}`, Number(value))
-  }
-  return samples
-}
-
-/**
- * Scrapes until `ok` accepts the figures. Replicas report every second, so
- * this polls (every 100 ms, bounded) rather than waiting for an event.
- */
-async function scrapeUntil(
-  url: string,
-  ok: (figure: (name: string, worker?: string) => number) => boolean,
-  what: string,
-): Promise<(name: string, worker?: string) => number> {
-  const deadline = Date.now() + 5000
-  for (;;) {
-    const samples = await scrape(url)
-    const figure = (name: string, worker = 'm') => samples.get(`${name} ${worker}`) ?? Number.NaN
-    if (ok(figure)) return figure
-    if (Date.now() > deadline) throw new Error(`Metrics never showed ${what}:\n${[...samples]}`)
-    await delay(100)
-  }
-}
 
 test('per-worker figures move: connections, bytes, errors, denials, durations, restarts', async () => {
   const toml =

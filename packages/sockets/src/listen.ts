@@ -3,7 +3,7 @@
  */
 import { checkHostname, checkPort } from './address.ts'
 import { streamAttachment } from './attachment.ts'
-import { SocketListener } from './listener.ts'
+import { FlowDropEvent, SocketListener } from './listener.ts'
 import { checkAlpn, checkDuration, checkHighWaterMark, checkSignal, checkTls } from './options.ts'
 import { platform, type TlsParams } from './platform.ts'
 import { listenQuic } from './quic/listen.ts'
@@ -61,7 +61,8 @@ export function listen(options: ListenOptions | QuicListenOptions = {}): SocketL
   const listener = new SocketListener(backlog)
   const request = { hostname, port, backlog, reusePort: options.reusePort ?? false }
   if (type === 'udp') {
-    listenUdp(listener, request, socketInit, signal)
+    const maxFlows = checkMaxFlows(options.maxFlows)
+    listenUdp(listener, request, { ...socketInit, maxFlows }, signal)
     return listener
   }
   const serverTls: TlsParams | undefined =
@@ -87,7 +88,7 @@ export function listen(options: ListenOptions | QuicListenOptions = {}): SocketL
 function listenUdp(
   listener: SocketListener,
   request: { hostname: string; port: number; reusePort: boolean },
-  socketInit: { highWaterMark: number; idleTimeout: number },
+  socketInit: { highWaterMark: number; idleTimeout: number; maxFlows: number },
   signal: AbortSignal | undefined,
 ): void {
   const channel = platform().bindDatagram({
@@ -97,7 +98,13 @@ function listenUdp(
     reusePort: request.reusePort,
   })
   const init = { highWaterMark: socketInit.highWaterMark }
-  const flows = new UdpFlows(channel, socketInit.idleTimeout, (attachment) =>
+  const limits = {
+    idleTimeout: socketInit.idleTimeout,
+    maxFlows: socketInit.maxFlows,
+    drop: (address: string, port: number) =>
+      listener.dispatchEvent(new FlowDropEvent(address, port)),
+  }
+  const flows = new UdpFlows(channel, limits, (attachment) =>
     listener.accept(new Socket(init, attachment)),
   )
   channel.handler = {
@@ -112,4 +119,14 @@ function listenUdp(
     },
   }
   listener.start(channel, signal)
+}
+
+function checkMaxFlows(value: unknown): number {
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(
+      `Invalid maxFlows ${JSON.stringify(value)}: expected a whole number of flows, 1 or more`,
+    )
+  }
+  return value
 }

@@ -26,6 +26,24 @@ export class SocketEvent extends Event {
 }
 
 /**
+ * Dispatched as `drop` when a UDP listener at its `maxFlows` discards a
+ * datagram that would have opened a new flow (as Node's `net.Server` emits
+ * `drop` past `maxConnections`).
+ *
+ * @example
+ * listener.addEventListener('drop', (event) => dropped++)
+ */
+export class FlowDropEvent extends Event {
+  readonly remoteAddress: string
+  readonly remotePort: number
+  constructor(remoteAddress: string, remotePort: number) {
+    super('drop')
+    this.remoteAddress = remoteAddress
+    this.remotePort = remotePort
+  }
+}
+
+/**
  * Accepted sockets, as an async iterable. Close it with `close()`, its
  * `signal`, or `await using`.
  *

@@ -199,6 +199,12 @@ export interface ListenOptions {
   backlog?: number
   /** Let several processes bind the same port (SO_REUSEPORT). Default: `false`. */
   reusePort?: boolean
+  /**
+   * UDP only: flows open at once. A datagram that would open one more is
+   * discarded and a `drop` event (`FlowDropEvent`) says from whom; existing
+   * flows keep working. Default: `Infinity`.
+   */
+  maxFlows?: number
 }
 
 export interface ListenerInfo {

@@ -3,6 +3,11 @@
  * one: every datagram from one remote address and port, until the flow is
  * idle for `idleTimeout`. Each flow is a `Socket` whose writes go back to
  * that peer from the listener's own port.
+ *
+ * The table is bounded: past `maxFlows`, a datagram that would open a new
+ * flow is discarded (and reported through `drop`), while existing flows keep
+ * working. UDP sources are free to forge, so without a bound a flood of new
+ * source ports grows the table (and the handlers it starts) without limit.
  */
 
 import { Attachment } from './attachment.ts'
@@ -14,20 +19,35 @@ interface Flow {
   lastSeen: number
 }
 
+/** How a flow table is bounded, and whom it tells. */
+export interface FlowLimits {
+  /** Close a flow idle this long; 0 means never. */
+  idleTimeout: number
+  /** Flows open at once; a datagram that would open one more is dropped. */
+  maxFlows: number
+  /** A new flow was refused; its datagram was discarded. */
+  drop: (address: string, port: number) => void
+}
+
 export class UdpFlows {
   readonly #channel: DatagramChannel
   readonly #idleTimeout: number
+  readonly #maxFlows: number
+  readonly #drop: FlowLimits['drop']
   readonly #flows = new Map<string, Flow>()
   readonly #accept: (attachment: Attachment) => void
   #sweeper: ReturnType<typeof setInterval> | undefined
 
   constructor(
     channel: DatagramChannel,
-    idleTimeout: number,
+    limits: FlowLimits,
     accept: (attachment: Attachment) => void,
   ) {
+    const { idleTimeout } = limits
     this.#channel = channel
     this.#idleTimeout = idleTimeout
+    this.#maxFlows = limits.maxFlows
+    this.#drop = limits.drop
     this.#accept = accept
     if (idleTimeout > 0) {
       // One timer per listener, not one reset per datagram: flows end within
@@ -46,6 +66,7 @@ export class UdpFlows {
       flow.transport.deliver(data, address, port)
       return
     }
+    if (this.#flows.size >= this.#maxFlows) return this.#drop(address, port)
     this.#accept(this.#attachment(key, address, port, data))
   }
 

@@ -22,6 +22,8 @@ const devLimits = {
   memoryMb: 512,
   cpuMs: 5000,
   maxConnections: 10_000,
+  handshakeTimeoutMs: 10_000,
+  headerTimeoutMs: 10_000,
   idleTimeoutMs: 300_000,
   drainTimeoutMs: 5000,
 }

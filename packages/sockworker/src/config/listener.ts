@@ -42,6 +42,7 @@ export interface CheckedListener {
   alpn?: string[]
   proxy_protocol?: 'off' | 'v1' | 'v2' | 'any'
   idle_timeout_ms?: number
+  max_flows?: number
   allow_half_open?: boolean
 }
 
@@ -87,6 +88,7 @@ export function listenerSchema(dir: string, bindings: Bindings): Schema<CheckedL
     alpn: optional(array(string({ expected: 'a protocol name such as "h2" or "smtp"' }))),
     proxy_protocol: optional(oneOf(['off', 'v1', 'v2', 'any'])),
     idle_timeout_ms: optional(integer(1, MAX_TIMER_MS)),
+    max_flows: optional(integer(1, 1_000_000)),
     allow_half_open: optional(boolean()),
   })
   return pipe(keys, (listener, path, ctx): Checked<CheckedListener> => {
@@ -129,6 +131,11 @@ function checkTypeKeys(listener: CheckedListener, path: Path, ctx: Context): boo
       'idle_timeout_ms',
       type === 'udp',
       'it is the UDP flow timeout; set [workers.limits] idle_timeout_ms for connections',
+    ],
+    [
+      'max_flows',
+      type === 'udp',
+      'it caps UDP flows; set [workers.limits] max_connections for connections',
     ],
   ]
   let ok = true

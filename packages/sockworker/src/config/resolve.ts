@@ -13,6 +13,9 @@ import type {
   WorkerConfig,
 } from './types.ts'
 
+/** Flows per UDP listener per replica, the same order as `max_connections`' default. */
+export const DEFAULT_MAX_FLOWS = 10_000
+
 /**
  * @example
  * if (issues.length === 0) return { ok: true, config: resolveConfig(checked) }
@@ -47,6 +50,8 @@ function resolveWorker(worker: CheckedWorker): WorkerConfig {
       memoryMb: limits.memory_mb,
       cpuMs: limits.cpu_ms,
       maxConnections: limits.max_connections,
+      handshakeTimeoutMs: limits.handshake_timeout_ms,
+      headerTimeoutMs: limits.header_timeout_ms,
       idleTimeoutMs,
       drainTimeoutMs: limits.drain_timeout_ms,
     },
@@ -96,6 +101,7 @@ function resolveListener(listener: CheckedListener, connectionIdleMs: number): L
     idleTimeoutMs:
       listener.type === 'udp' ? (listener.idle_timeout_ms ?? 30_000) : connectionIdleMs,
   }
+  if (listener.type === 'udp') out.maxFlows = listener.max_flows ?? DEFAULT_MAX_FLOWS
   const tls = resolveTls(listener)
   if (tls !== undefined) out.tls = tls
   return out

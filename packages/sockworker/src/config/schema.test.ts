@@ -32,6 +32,8 @@ describe('defaults', () => {
         memoryMb: 256,
         cpuMs: 2000,
         maxConnections: 10_000,
+        handshakeTimeoutMs: 10_000,
+        headerTimeoutMs: 10_000,
         idleTimeoutMs: 300_000,
         drainTimeoutMs: 30_000,
       },
@@ -62,6 +64,7 @@ describe('defaults', () => {
       proxyProtocol: 'off',
       allowHalfOpen: false,
       idleTimeoutMs: 30_000,
+      maxFlows: 10_000,
     })
   })
 })
@@ -86,6 +89,8 @@ secrets = { DB_PASSWORD = { env = "SW_TEST_PW" }, TOKEN = { file = "token.txt" }
 memory_mb = 128
 cpu_ms = 500
 max_connections = 100
+handshake_timeout_ms = 3000
+header_timeout_ms = 2000
 idle_timeout_ms = 0
 drain_timeout_ms = 1000
 [workers.egress]
@@ -99,6 +104,7 @@ proxy_protocol = "v2"
 type = "udp"
 address = 7001
 idle_timeout_ms = 5000
+max_flows = 500
 [[workers.listeners]]
 type = "http"
 address = "localhost:8080"
@@ -115,10 +121,13 @@ address = "localhost:8080"
       memoryMb: 128,
       cpuMs: 500,
       maxConnections: 100,
+      handshakeTimeoutMs: 3000,
+      headerTimeoutMs: 2000,
       idleTimeoutMs: 0,
       drainTimeoutMs: 1000,
     })
     assert.deepEqual(w.egress, { allow: ['public:443', 'db.internal:5432'], deny: ['10.0.0.0/8'] })
+    assert.equal(w.listeners[1]?.maxFlows, 500)
     assert.deepEqual(
       w.listeners.map((l) => [l.type, l.hostname, l.port, l.proxyProtocol, l.idleTimeoutMs]),
       [
@@ -157,6 +166,22 @@ describe('messages', () => {
       'workers[0].replicas: 0 is not an integer from 1 to 256',
       'workers[0].limits.memory_mb: 8 is not an integer from 16 to 65536',
       'workers[0].limits.cpu_ms: "2s" is not an integer from 10 to 600000',
+    ])
+  })
+
+  it('bounds the overload limits: timeouts from 1 ms to 10 minutes, UDP flows on udp listeners only', async () => {
+    const toml = `${worker(
+      'echo',
+      '7000',
+      '[workers.limits]\nhandshake_timeout_ms = 0\nheader_timeout_ms = 600001\nmax_connections = 0',
+    )}[[workers.listeners]]\ntype = "udp"\naddress = "7001"\nmax_flows = 0
+[[workers.listeners]]\ntype = "tcp"\naddress = "7002"\nmax_flows = 10\n`
+    assert.deepEqual(await issues(toml), [
+      'workers[0].limits.max_connections: 0 is not an integer from 1 to 1000000',
+      'workers[0].limits.handshake_timeout_ms: 0 is not an integer from 1 to 600000',
+      'workers[0].limits.header_timeout_ms: 600001 is not an integer from 1 to 600000',
+      'workers[0].listeners[1].max_flows: 0 is not an integer from 1 to 1000000',
+      'workers[0].listeners[2].max_flows: not allowed for "tcp" listeners; it caps UDP flows; set [workers.limits] max_connections for connections',
     ])
   })
 

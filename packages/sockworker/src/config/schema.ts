@@ -28,6 +28,12 @@ import {
   withDefault,
 } from './validate.ts'
 
+/**
+ * The longest a connection may take over its TLS handshake or its PROXY or
+ * HTTP request head: these bound what a slow or silent client can hold, so
+ * "never" is not on offer.
+ */
+const MAX_SETUP_MS = 600_000
 const WORKER_NAME = /^[a-z0-9][a-z0-9_-]*$/i
 const WORKER_NAME_EXPECTED =
   'a name of letters, digits, "_" and "-" that starts with a letter or digit'
@@ -101,6 +107,8 @@ function workerSchema(options: SchemaOptions, bindings: Bindings) {
       memory_mb: withDefault(integer(16, 65_536), () => 256),
       cpu_ms: withDefault(integer(10, 600_000), () => 2000),
       max_connections: withDefault(integer(1, 1_000_000), () => 10_000),
+      handshake_timeout_ms: withDefault(integer(1, MAX_SETUP_MS), () => 10_000),
+      header_timeout_ms: withDefault(integer(1, MAX_SETUP_MS), () => 10_000),
       idle_timeout_ms: withDefault(integer(0, MAX_TIMER_MS), () => 300_000),
       drain_timeout_ms: withDefault(integer(0, MAX_TIMER_MS), () => 30_000),
     }),

@@ -112,8 +112,15 @@ export interface WorkerLimits {
   memoryMb: number
   /** Longest the event loop may stay blocked before the replica is restarted; default 2000. */
   cpuMs: number
-  /** Open connections per replica; default 10000. */
+  /**
+   * Connections per replica (TCP, TLS, QUIC, HTTP), counting those still in
+   * their PROXY header or TLS handshake; not UDP flows (`maxFlows`); default 10000.
+   */
   maxConnections: number
+  /** Longest a TLS handshake may take before the connection is closed; default 10000. */
+  handshakeTimeoutMs: number
+  /** Longest a PROXY protocol header or an HTTP request head may take to arrive; default 10000. */
+  headerTimeoutMs: number
   /** Per connection; 0 means never; default 300000. */
   idleTimeoutMs: number
   /** How long open connections may finish on reload or shutdown; default 30000. */
@@ -154,6 +161,8 @@ export interface ListenerConfig {
    * the timeout that applies to it either way.
    */
   idleTimeoutMs: number
+  /** For `udp`: flows open at once per replica; a new peer past it is dropped. Default 10000. */
+  maxFlows?: number
 }
 
 export interface ListenerTls {

@@ -143,7 +143,11 @@ export class WorkerGroup {
     reason: ExitReason,
     detail: string,
   ) {
-    this.#retired = addSnapshots(this.#retired, { ...replica.snapshot, connectionsActive: 0 })
+    this.#retired = addSnapshots(this.#retired, {
+      ...replica.snapshot,
+      connectionsActive: 0,
+      handshakesPending: 0,
+    })
     if (slot.replica !== replica) return
     slot.replica = undefined
     if (reason === 'drained' || this.#stopping || !this.#slots.includes(slot)) return

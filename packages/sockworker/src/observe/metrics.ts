@@ -14,6 +14,16 @@ export interface MetricsSnapshot {
   bytesOut: number
   handlerErrors: number
   egressDenials: number
+  /** Connections closed at once because `max_connections` was reached. */
+  connectionsRefused: number
+  /** TLS handshakes that took longer than `handshake_timeout_ms`. */
+  handshakeTimeouts: number
+  /** PROXY headers and HTTP request heads that took longer than `header_timeout_ms`. */
+  headerTimeouts: number
+  /** Datagrams discarded because they would have opened a UDP flow past `max_flows`. */
+  udpFlowsDropped: number
+  /** Connections accepted but still in their PROXY header or TLS handshake (a gauge). */
+  handshakesPending: number
   /** Cumulative counts per bucket of `durationBuckets`, then +Inf. */
   durationCounts: number[]
   durationSum: number
@@ -27,6 +37,11 @@ export function emptySnapshot(): MetricsSnapshot {
     bytesOut: 0,
     handlerErrors: 0,
     egressDenials: 0,
+    connectionsRefused: 0,
+    handshakeTimeouts: 0,
+    headerTimeouts: 0,
+    udpFlowsDropped: 0,
+    handshakesPending: 0,
     durationCounts: new Array(durationBuckets.length + 1).fill(0),
     durationSum: 0,
   }
@@ -62,6 +77,27 @@ export class WorkerMetrics {
     this.#now.egressDenials++
   }
 
+  refused(): void {
+    this.#now.connectionsRefused++
+  }
+
+  handshakeTimedOut(): void {
+    this.#now.handshakeTimeouts++
+  }
+
+  headerTimedOut(): void {
+    this.#now.headerTimeouts++
+  }
+
+  udpFlowDropped(): void {
+    this.#now.udpFlowsDropped++
+  }
+
+  /** A connection entered (+1) or left (-1) its PROXY header or TLS handshake. */
+  pending(delta: 1 | -1): void {
+    this.#now.handshakesPending += delta
+  }
+
   get active(): number {
     return this.#now.connectionsActive
   }
@@ -71,7 +107,7 @@ export class WorkerMetrics {
   }
 }
 
-/** Adds `b` into `a`. Active connections add too: they are per replica. */
+/** Adds `b` into `a`. Gauges (active, pending) add too: they are per replica. */
 export function addSnapshots(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSnapshot {
   return {
     connectionsActive: a.connectionsActive + b.connectionsActive,
@@ -80,6 +116,11 @@ export function addSnapshots(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSna
     bytesOut: a.bytesOut + b.bytesOut,
     handlerErrors: a.handlerErrors + b.handlerErrors,
     egressDenials: a.egressDenials + b.egressDenials,
+    connectionsRefused: a.connectionsRefused + b.connectionsRefused,
+    handshakeTimeouts: a.handshakeTimeouts + b.handshakeTimeouts,
+    headerTimeouts: a.headerTimeouts + b.headerTimeouts,
+    udpFlowsDropped: a.udpFlowsDropped + b.udpFlowsDropped,
+    handshakesPending: a.handshakesPending + b.handshakesPending,
     durationCounts: a.durationCounts.map((count, i) => count + (b.durationCounts[i] ?? 0)),
     durationSum: a.durationSum + b.durationSum,
   }
@@ -124,6 +165,36 @@ export function prometheusText(workers: WorkerFigures[]): string {
     'counter',
     'Outbound connections the egress policy denied.',
     (w) => w.snapshot.egressDenials,
+  )
+  family(
+    'connections_refused_total',
+    'counter',
+    'Connections closed at accept because max_connections was reached.',
+    (w) => w.snapshot.connectionsRefused,
+  )
+  family(
+    'handshake_timeouts_total',
+    'counter',
+    'TLS handshakes cut off by handshake_timeout_ms.',
+    (w) => w.snapshot.handshakeTimeouts,
+  )
+  family(
+    'header_timeouts_total',
+    'counter',
+    'PROXY headers and HTTP request heads cut off by header_timeout_ms.',
+    (w) => w.snapshot.headerTimeouts,
+  )
+  family(
+    'udp_flows_dropped_total',
+    'counter',
+    'Datagrams discarded because they would have opened a UDP flow past max_flows.',
+    (w) => w.snapshot.udpFlowsDropped,
+  )
+  family(
+    'handshakes_pending',
+    'gauge',
+    'Connections still in their PROXY header or TLS handshake.',
+    (w) => w.snapshot.handshakesPending,
   )
   family(
     'restarts_total',

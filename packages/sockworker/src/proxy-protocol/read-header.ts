@@ -6,7 +6,10 @@
 import type { Socket as NetSocket } from 'node:net'
 import { type ProxyHeader, type ProxyVersion, parseProxyHeader } from './parse.ts'
 
-export type ProxyRead = { ok: true; header: ProxyHeader } | { ok: false; reason: string }
+export type ProxyRead =
+  | { ok: true; header: ProxyHeader }
+  /** `timedOut`: no complete header within the time allowed (the rest are bad headers). */
+  | { ok: false; reason: string; timedOut?: true }
 
 export function readProxyHeader(
   socket: NetSocket,
@@ -40,7 +43,12 @@ export function readProxyHeader(
     const onEnd = () =>
       finish({ ok: false, reason: 'the connection ended before a complete PROXY header' })
     const timer = setTimeout(
-      () => finish({ ok: false, reason: `no complete PROXY header within ${timeoutMs} ms` }),
+      () =>
+        finish({
+          ok: false,
+          reason: `no complete PROXY header within ${timeoutMs} ms`,
+          timedOut: true,
+        }),
       timeoutMs,
     )
     socket.on('data', onData)

@@ -9,10 +9,14 @@ import type { WorkerMetrics } from '../observe/metrics.ts'
 import { createContext } from './context.ts'
 
 export interface Dispatcher {
-  connect(socket: Socket, listener: string): void
+  /** Runs the handler for `socket`; `flow` marks a UDP flow, which `max_flows` caps instead. */
+  connect(socket: Socket, listener: string, kind?: { flow: boolean }): void
   /** Settles when no connection is open. */
   idle(): Promise<void>
+  /** Handlers running: connections and UDP flows. */
   readonly active: number
+  /** Handlers running for connections, not UDP flows: what `max_connections` counts. */
+  readonly connections: number
 }
 
 export interface DispatchOptions {
@@ -57,17 +61,26 @@ export function createDispatcher(options: DispatchOptions): Dispatcher {
     metrics.closed(socket.stats, seconds)
     if (debug) connLog.debug('close', { seconds: Number(seconds.toFixed(3)), ...socket.stats })
   }
+  let flows = 0
   return {
-    connect(socket, listener) {
+    connect(socket, listener, kind) {
+      const flow = kind?.flow === true
+      if (flow) flows++
       const done = run(socket, listener)
       open.add(done)
-      done.finally(() => open.delete(done))
+      done.finally(() => {
+        open.delete(done)
+        if (flow) flows--
+      })
     },
     async idle() {
       while (open.size > 0) await Promise.allSettled(open)
     },
     get active() {
       return open.size
+    },
+    get connections() {
+      return open.size - flows
     },
   }
 }

@@ -2,7 +2,13 @@
  * The HTTP listener: Node's server in front of the worker's `fetch`
  * handler, with `Request` and `Response` from the platform.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http'
 import { Readable } from 'node:stream'
 import type { Env, WorkerHandlers } from '../loader/handlers.ts'
 import type { Logger } from '../observe/log.ts'
@@ -18,8 +24,8 @@ export interface FetchServing {
   shutdown: AbortSignal
 }
 
-export function createFetchServer(serving: FetchServing): Server {
-  return createServer((req, res) => {
+export function createFetchServer(serving: FetchServing, options: ServerOptions = {}): Server {
+  return createServer(options, (req, res) => {
     void respond(serving, req, res)
   })
 }

@@ -6,6 +6,8 @@
  */
 import type { WorkerConfig } from '../config/types.ts'
 import type { Logger } from '../observe/log.ts'
+import type { WorkerMetrics } from '../observe/metrics.ts'
+import type { Admission } from './admission.ts'
 import type { Dispatcher } from './dispatch.ts'
 import type { FetchServing } from './http.ts'
 
@@ -14,4 +16,7 @@ export interface ListenerDeps {
   dispatcher: Dispatcher
   fetch: FetchServing
   log: Logger
+  metrics: WorkerMetrics
+  /** `max_connections`, shared by all of the replica's listeners. */
+  admission: Admission
 }

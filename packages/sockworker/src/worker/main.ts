@@ -16,6 +16,7 @@ import { installModuleHooks } from '../loader/hooks.ts'
 import { loadWorker } from '../loader/load-worker.ts'
 import { createLogger, type Logger } from '../observe/log.ts'
 import { WorkerMetrics } from '../observe/metrics.ts'
+import { Admission } from './admission.ts'
 import { createDispatcher, type Dispatcher } from './dispatch.ts'
 import { installGlobals } from './globals.ts'
 import { lockDown } from './lockdown.ts'
@@ -36,6 +37,7 @@ let state:
   | {
       handlers: WorkerHandlers
       dispatcher: Dispatcher
+      admission: Admission
       init: Extract<HostMessage, { type: 'init' }>
       env: Env
     }
@@ -115,7 +117,11 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
     metrics,
     shutdown: shutdown.signal,
   })
-  state = { handlers: loaded.handlers, dispatcher, init: message, env }
+  const admission = new Admission(worker.limits.maxConnections, () => dispatcher.connections, {
+    metrics,
+    log,
+  })
+  state = { handlers: loaded.handlers, dispatcher, admission, init: message, env }
   setInterval(() => send({ type: 'heartbeat' }), heartbeatInterval(worker.limits.cpuMs)).unref()
   setInterval(() => send({ type: 'metrics', snapshot: metrics.snapshot() }), 1000).unref()
   send({ type: 'loaded' })
@@ -123,13 +129,15 @@ async function init(message: Extract<HostMessage, { type: 'init' }>): Promise<vo
 
 async function startListener(message: Extract<HostMessage, { type: 'listen' }>, handle: unknown) {
   if (state === undefined) return
-  const { handlers, dispatcher, init, env } = state
+  const { handlers, dispatcher, admission, init, env } = state
   try {
     const stop = await serveListener(message.listener, handle, {
       worker: init.worker,
       dispatcher,
       fetch: { handlers, env, log, metrics, shutdown: shutdown.signal },
       log,
+      metrics,
+      admission,
     })
     stops.push(stop)
     send({ type: 'listening', index: message.index })

@@ -9,11 +9,9 @@ import { listen } from '@sockworker/sockets'
 import { createTlsTerminator, fromNodeSocket } from '@sockworker/sockets/node'
 import type { ListenerConfig } from '../config/types.ts'
 import { readProxyHeader } from '../proxy-protocol/read-header.ts'
+import { guardHttp, httpTimeouts } from './http-limits.ts'
 import type { ListenerDeps } from './listener-deps.ts'
 import { serveQuic } from './serve-quic.ts'
-
-const handshakeTimeoutMs = 10_000
-const proxyHeaderTimeoutMs = 5_000
 
 /**
  * Starts serving; resolves with a function that stops accepting. `handle`
@@ -32,13 +30,7 @@ export async function serveListener(
   // node:http costs a replica about 16 MB and 100 ms (its ES module facade
   // loads undici), so it loads only for an HTTP listener.
   const server: Server =
-    config.type === 'http'
-      ? (await import('./http.ts')).createFetchServer(deps.fetch)
-      : createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
-  if (config.type !== 'http') {
-    const accept = streamAcceptor(config, name, deps)
-    server.on('connection', (socket: NetSocket) => void accept(socket))
-  }
+    config.type === 'http' ? await httpServer(deps) : streamServer(config, name, deps)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(handle as Parameters<Server['listen']>[0], () => resolve())
@@ -48,6 +40,20 @@ export async function serveListener(
     if ('closeIdleConnections' in server)
       (server as { closeIdleConnections(): void }).closeIdleConnections()
   }
+}
+
+async function httpServer(deps: ListenerDeps): Promise<Server> {
+  const { createFetchServer } = await import('./http.ts')
+  const server = createFetchServer(deps.fetch, httpTimeouts(deps.worker.limits.headerTimeoutMs))
+  guardHttp(server, deps)
+  return server
+}
+
+function streamServer(config: ListenerConfig, name: string, deps: ListenerDeps): Server {
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
+  const accept = streamAcceptor(config, name, deps)
+  server.on('connection', (socket: NetSocket) => void accept(socket))
+  return server
 }
 
 async function serveUdp(
@@ -61,53 +67,24 @@ async function serveUdp(
     port: config.port,
     reusePort: true,
     idleTimeout: config.idleTimeoutMs,
+    ...(config.maxFlows === undefined ? {} : { maxFlows: config.maxFlows }),
   })
+  listener.addEventListener('drop', () => deps.metrics.udpFlowDropped())
   await listener.opened
   void (async () => {
-    for await (const flow of listener) deps.dispatcher.connect(flow, name)
+    for await (const flow of listener) deps.dispatcher.connect(flow, name, { flow: true })
   })()
   return () => void listener.close()
 }
 
 function streamAcceptor(config: ListenerConfig, name: string, deps: ListenerDeps) {
-  const { dispatcher, log, worker } = deps
+  const { admission, dispatcher, log, metrics, worker } = deps
+  const { handshakeTimeoutMs, headerTimeoutMs } = worker.limits
   const terminate =
     config.type === 'tls' && config.tls ? createTlsTerminator(toTlsOptions(config)) : undefined
   const startTlsMaterial = config.type === 'tcp' && config.tls ? toTlsOptions(config) : undefined
-  return async (raw: NetSocket) => {
-    raw.on('error', () => {}) // until a Socket owns it, a reset is nobody's business
-    if (dispatcher.active >= worker.limits.maxConnections) {
-      log.warn('connection refused: max_connections reached', {
-        listener: name,
-        max: worker.limits.maxConnections,
-      })
-      raw.destroy()
-      return
-    }
-    let peer: { address: string; port: number } | undefined
-    if (config.proxyProtocol !== 'off') {
-      const read = await readProxyHeader(raw, config.proxyProtocol, proxyHeaderTimeoutMs)
-      if (!read.ok) {
-        log.warn('connection closed: bad PROXY protocol header', {
-          listener: name,
-          reason: read.reason,
-        })
-        raw.destroy()
-        return
-      }
-      const { sourceAddress, sourcePort } = read.header
-      if (sourceAddress !== undefined && sourcePort !== undefined)
-        peer = { address: sourceAddress, port: sourcePort }
-    }
-    let socket: NetSocket = raw
-    if (terminate !== undefined) {
-      try {
-        socket = await terminate(raw, handshakeTimeoutMs)
-      } catch (error) {
-        log.debug('TLS handshake failed', { listener: name, error })
-        return
-      }
-    }
+  const pending = config.proxyProtocol !== 'off' || terminate !== undefined
+  const dispatch = (socket: NetSocket, peer?: { address: string; port: number }) =>
     dispatcher.connect(
       fromNodeSocket(socket, {
         ...(startTlsMaterial ? { tls: startTlsMaterial } : {}),
@@ -117,6 +94,52 @@ function streamAcceptor(config: ListenerConfig, name: string, deps: ListenerDeps
       }),
       name,
     )
+  return async (raw: NetSocket) => {
+    raw.on('error', () => {}) // until a Socket owns it, a reset is nobody's business
+    if (!pending) return void (admission.admit() ? dispatch(raw) : raw.destroy())
+    // Held from accept until the handler runs (and the dispatcher counts it):
+    // a connection in its PROXY header or handshake counts against max_connections.
+    const release = admission.hold('pending')
+    if (release === undefined) return void raw.destroy()
+    try {
+      const opened = await setUp(raw)
+      if (opened === undefined) return void raw.destroy()
+      dispatch(opened.socket, opened.peer)
+    } finally {
+      release()
+    }
+  }
+
+  /** The PROXY header and the TLS handshake; `undefined` when either fails. */
+  async function setUp(
+    raw: NetSocket,
+  ): Promise<{ socket: NetSocket; peer?: { address: string; port: number } } | undefined> {
+    let peer: { address: string; port: number } | undefined
+    if (config.proxyProtocol !== 'off') {
+      const read = await readProxyHeader(raw, config.proxyProtocol, headerTimeoutMs)
+      if (!read.ok) {
+        // A timeout is a slow or silent client, counted in header_timeouts_total;
+        // a bad header is a misconfigured proxy, worth a warning.
+        if (read.timedOut) metrics.headerTimedOut()
+        log[read.timedOut ? 'debug' : 'warn']('connection closed: bad PROXY protocol header', {
+          listener: name,
+          reason: read.reason,
+        })
+        return undefined
+      }
+      const { sourceAddress, sourcePort } = read.header
+      if (sourceAddress !== undefined && sourcePort !== undefined)
+        peer = { address: sourceAddress, port: sourcePort }
+    }
+    if (terminate === undefined) return peer ? { socket: raw, peer } : { socket: raw }
+    try {
+      const socket = await terminate(raw, handshakeTimeoutMs)
+      return peer ? { socket, peer } : { socket }
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ETIMEDOUT') metrics.handshakeTimedOut()
+      log.debug('TLS handshake failed', { listener: name, error })
+      return undefined
+    }
   }
 }
 

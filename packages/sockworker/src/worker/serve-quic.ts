@@ -13,7 +13,7 @@ export async function serveQuic(
   name: string,
   deps: ListenerDeps,
 ): Promise<() => void> {
-  const { dispatcher, log, worker } = deps
+  const { admission, dispatcher } = deps
   const tls = config.tls
   if (tls === undefined || tls.alpn === undefined) {
     throw new Error(`The quic listener ${name} has no certificate or ALPN`)
@@ -30,11 +30,7 @@ export async function serveQuic(
   void (async () => {
     for await (const socket of listener) {
       const connection = socket as QuicConnection
-      if (dispatcher.active >= worker.limits.maxConnections) {
-        log.warn('connection refused: max_connections reached', {
-          listener: name,
-          max: worker.limits.maxConnections,
-        })
+      if (!admission.admit()) {
         // 0x2 is CONNECTION_REFUSED among QUIC's transport codes; as an application code it says the same.
         void connection.close({ closeCode: 2, reason: 'max_connections reached' })
         continue

@@ -37,11 +37,21 @@ export function createTlsTerminator(
           ),
         handshakeTimeout,
       )
+      // A client that hangs up mid-handshake ends or closes the socket with
+      // no 'error' (and a half-open server socket never closes by itself):
+      // without this, its attempt would linger until the timeout, holding a
+      // place under max_connections and then counted as a timeout.
+      const onHangUp = () =>
+        fail(new SocketError('ECONNRESET', 'The client hung up during the TLS handshake'))
       secure.once('secure', () => {
         clearTimeout(timer)
         secure.off('error', fail)
+        secure.off('end', onHangUp)
+        secure.off('close', onHangUp)
         resolve(secure)
       })
       secure.once('error', fail)
+      secure.once('end', onHangUp)
+      secure.once('close', onHangUp)
     })
 }
