@@ -1,8 +1,9 @@
 /**
  * One quiche connection driven by our own loop: packets in (`receive`),
  * stream and datagram events out to the core, packets out (`flush`) and
- * quiche's timer. Everything runs on the event loop thread, and work is
- * batched per microtask so that many writes leave in few packets.
+ * quiche's timer. Everything runs on the event loop thread, and packets
+ * leave once the current job's promise chains have all settled, so that
+ * many writes, and a write and the end that follows it, leave together.
  */
 import { SocketError } from '../../../errors.ts'
 import type { ChannelInfo } from '../../../platform.ts'
@@ -28,6 +29,15 @@ export interface PacketPath {
   gone(connection: QuicheConnection): void
 }
 
+/**
+ * Runs `fn` once the current job's promise chains have all settled: a
+ * nextTick queued from a microtask runs only when the microtask queue is
+ * empty.
+ */
+function afterJobs(fn: () => void): void {
+  queueMicrotask(() => process.nextTick(fn))
+}
+
 const ignore: QuicConnectionHandler = { open() {}, stream() {}, datagram() {}, close() {} }
 const slabSize = 256 * 1024
 const maxPacket = 1500
@@ -51,7 +61,8 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
   #nextId: [number, number]
   #opened = false
   #finished = false
-  #tickQueued = false
+  #stepQueued = false
+  #flushTurn = 0
   #received = false
   #timer: ReturnType<typeof setTimeout> | undefined
   #due = 0
@@ -123,9 +134,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#received = true
     setImmediate(() => {
       this.#received = false
-      if (this.#finished) return
-      this.#process()
-      this.#flush()
+      this.#step()
     })
   }
 
@@ -210,20 +219,47 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#toRead.delete(stream)
   }
 
+  /** Asks for a `#step()` once the current job is done. */
   #soon(): void {
-    if (this.#tickQueued || this.#finished || !this.#started) return
-    this.#tickQueued = true
-    queueMicrotask(() => {
-      this.#tickQueued = false
-      if (this.#finished) return
-      // Taken out first: a read can resume a stream synchronously (a pending
-      // read pulls again), and that stream must land in the next batch, not
-      // be cleared from this one.
-      const toRead = [...this.#toRead]
-      this.#toRead.clear()
-      for (const stream of toRead) stream.read()
-      this.#process()
-      this.#flush()
+    if (this.#stepQueued || this.#finished || !this.#started) return
+    this.#stepQueued = true
+    afterJobs(this.#queuedStep)
+  }
+
+  readonly #queuedStep = () => {
+    this.#stepQueued = false
+    this.#step()
+  }
+
+  /**
+   * Reads what was asked for and processes quiche's events, then flushes
+   * once the promise chains that set off have settled: what the core does
+   * with a delivered chunk or a released write (an echo's write, the end
+   * that follows it) is still to come, and must leave in the same packets.
+   *
+   * That is more than batching. quiche 0.18 sends an end that comes after
+   * the last bytes have left as a frame of its own, and counts the stream's
+   * send side complete once those bytes are acknowledged, without waiting
+   * for that frame: if that frame is lost and the stream has finished
+   * reading, quiche forgets the stream and never sends the end again, and
+   * the peer waits for it forever (test/conformance/quic-load.test.ts
+   * stalled so under load; docs/decisions.md, "A QUIC stream's lost end").
+   * An end written in the same job as the last bytes leaves with them.
+   */
+  #step(): void {
+    if (this.#finished) return
+    // Taken out first: a read can resume a stream synchronously (a pending
+    // read pulls again), and that stream must land in the next batch, not
+    // be cleared from this one.
+    const toRead = [...this.#toRead]
+    this.#toRead.clear()
+    for (const stream of toRead) stream.read()
+    this.#process()
+    // A flush queued by an earlier step may run before this step's promise
+    // chains (queued nextTicks run before microtasks): only the latest runs.
+    const turn = ++this.#flushTurn
+    afterJobs(() => {
+      if (turn === this.#flushTurn && !this.#finished) this.#flush()
     })
   }
 
@@ -325,8 +361,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#timer = setTimeout(() => {
       this.#timer = undefined
       this.conn.onTimeout()
-      this.#process()
-      this.#flush()
+      this.#step()
     }, ms)
   }
 
