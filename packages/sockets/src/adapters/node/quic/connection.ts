@@ -58,6 +58,8 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
   readonly #streams = new Map<number, StreamChannel>()
   readonly #waiting: StreamChannel[] = []
   readonly #toRead = new Set<StreamChannel>()
+  /** Streams with bytes or an end that quiche had no room for. */
+  readonly #blocked = new Set<StreamChannel>()
   #nextId: [number, number]
   #opened = false
   #finished = false
@@ -134,7 +136,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#received = true
     setImmediate(() => {
       this.#received = false
-      this.#step()
+      this.#step(true)
     })
   }
 
@@ -217,6 +219,12 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
   forget(stream: StreamChannel): void {
     if (stream.id !== undefined) this.#streams.delete(stream.id)
     this.#toRead.delete(stream)
+    this.#blocked.delete(stream)
+  }
+
+  blocked(stream: StreamChannel, waiting: boolean): void {
+    if (waiting) this.#blocked.add(stream)
+    else this.#blocked.delete(stream)
   }
 
   /** Asks for a `#step()` once the current job is done. */
@@ -228,7 +236,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
 
   readonly #queuedStep = () => {
     this.#stepQueued = false
-    this.#step()
+    this.#step(false)
   }
 
   /**
@@ -246,7 +254,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
    * stalled so under load; docs/decisions.md, "A QUIC stream's lost end").
    * An end written in the same job as the last bytes leaves with them.
    */
-  #step(): void {
+  #step(fromPeer: boolean): void {
     if (this.#finished) return
     // Taken out first: a read can resume a stream synchronously (a pending
     // read pulls again), and that stream must land in the next batch, not
@@ -254,7 +262,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     const toRead = [...this.#toRead]
     this.#toRead.clear()
     for (const stream of toRead) stream.read()
-    this.#process()
+    this.#process(fromPeer)
     // A flush queued by an earlier step may run before this step's promise
     // chains (queued nextTicks run before microtasks): only the latest runs.
     const turn = ++this.#flushTurn
@@ -263,9 +271,16 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     })
   }
 
-  #process(): void {
+  /**
+   * Acts on what quiche has for us. Each call into quiche crosses N-API,
+   * and these calls were most of a small round trip's time (docs/
+   * benchmarks.md), so a step only asks what can have changed: streams to
+   * read, datagrams, the handshake and the end come only with packets (or
+   * quiche's timer), and room to write matters only to a stream that waits.
+   */
+  #process(fromPeer: boolean): void {
     const conn = this.conn
-    if (!this.#opened && conn.isEstablished() && !this.#finished) {
+    if (fromPeer && !this.#opened && conn.isEstablished() && !this.#finished) {
       if (this.#checkPeer !== undefined && !this.#checkPeer(conn)) {
         // As BoringSSL would have: a bad_certificate alert (RFC 9001 §4.8).
         conn.close(false, badCertificate, encoder.encode('certificate does not match the address'))
@@ -277,14 +292,18 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
       this.handler.open()
     }
     if (this.#opened && !this.#finished) {
-      for (const id of conn.readable()) this.#readable(id)
-      for (const id of conn.writable()) this.#streams.get(id)?.writable()
-      this.#assignIds()
-      for (let data = conn.dgramRecvVec(); data !== null; data = conn.dgramRecvVec()) {
-        this.handler.datagram(data)
+      if (fromPeer) for (const id of conn.readable()) this.#readable(id)
+      if (this.#blocked.size > 0) {
+        for (const id of conn.writable()) this.#streams.get(id)?.writable()
+      }
+      if (this.#waiting.length > 0) this.#assignIds()
+      if (fromPeer) {
+        for (let data = conn.dgramRecvVec(); data !== null; data = conn.dgramRecvVec()) {
+          this.handler.datagram(data)
+        }
       }
     }
-    if (conn.isClosed() || conn.isDraining()) this.#finish()
+    if (fromPeer && (conn.isClosed() || conn.isDraining())) this.#finish()
   }
 
   #readable(id: number): void {
@@ -361,7 +380,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#timer = setTimeout(() => {
       this.#timer = undefined
       this.conn.onTimeout()
-      this.#step()
+      this.#step(true)
     }, ms)
   }
 

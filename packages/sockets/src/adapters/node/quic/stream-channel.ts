@@ -22,6 +22,8 @@ export interface StreamHost {
   /** Reads this stream's pending bytes, soon (after a resume). */
   readSoon(stream: StreamChannel): void
   forget(stream: StreamChannel): void
+  /** Whether the stream waits for quiche to have room (then `writable()` is called when it does). */
+  blocked(stream: StreamChannel, waiting: boolean): void
 }
 
 type Done = (error?: SocketError) => void
@@ -129,6 +131,7 @@ export class StreamChannel implements ByteChannel {
       this.#pending.shift()
       first.done()
     }
+    this.#host.blocked(this, false)
     if (this.#endDone !== undefined) this.#sendFin()
   }
 
@@ -214,6 +217,7 @@ export class StreamChannel implements ByteChannel {
 
   #queue(chunk: Uint8Array, done: Done): void {
     this.#pending.push({ chunk, done })
+    if (this.#pending.length === 1) this.#host.blocked(this, true)
   }
 
   /** Returns what quiche did not take, or undefined when the stream is gone. */
