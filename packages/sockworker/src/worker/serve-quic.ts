@@ -41,7 +41,7 @@ export async function serveQuic(
     'abort',
     () => {
       for (const connection of open) {
-        void connection.close({ closeCode: 0, reason: 'the server is shutting down' })
+        connection.close({ closeCode: 0, reason: 'the server is shutting down' }).catch(() => {})
       }
     },
     { once: true },
