@@ -42,6 +42,8 @@ const ignore: QuicConnectionHandler = { open() {}, stream() {}, datagram() {}, c
 const slabSize = 256 * 1024
 const maxPacket = 1500
 const encoder = new TextEncoder()
+/** How long a close waits for the peer to acknowledge our streams' last bytes. */
+const closeGrace = 3000
 const badCertificate = 0x100 + 42
 
 export class QuicheConnection implements QuicConnectionChannel, StreamHost {
@@ -60,6 +62,11 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
   readonly #toRead = new Set<StreamChannel>()
   /** Streams with bytes or an end that quiche had no room for. */
   readonly #blocked = new Set<StreamChannel>()
+  /** Streams that ended cleanly and that quiche may still hold; see `#unacknowledged()`. */
+  readonly #ended = new Set<number>()
+  #pruneAt = 1024
+  /** A close waiting for our streams' bytes to be acknowledged; see `close()`. */
+  #closing: { info: QuicClose; timer: ReturnType<typeof setTimeout> } | undefined
   #nextId: [number, number]
   #opened = false
   #finished = false
@@ -168,15 +175,52 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     return this.conn.dgramMaxWritableLen() ?? 0
   }
 
+  /**
+   * Closes with an application code, once what our streams already handed
+   * over has been acknowledged: CONNECTION_CLOSE would discard it, and a
+   * caller that wrote a reply, ended its stream and closed (the runtime
+   * closes a connection when its handler returns) expects it delivered, as
+   * a TCP close flushes. A peer that stops acknowledging holds the close up
+   * for `closeGrace` at most. Streams still open are reset by the close.
+   */
   close(info: QuicClose): void {
-    if (this.#finished) return
+    if (this.#finished || this.#closing !== undefined) return
     this.#ourClose = info
     if (!this.#started) return this.#finish()
+    if (this.#opened && this.#unacknowledged()) {
+      this.#closing = { info, timer: setTimeout(() => this.#sendClose(info), closeGrace) }
+      this.#soon()
+      return
+    }
+    this.#sendClose(info)
+  }
+
+  #sendClose(info: QuicClose): void {
+    clearTimeout(this.#closing?.timer)
+    if (this.#finished) return
     try {
       this.conn.close(true, info.closeCode, encoder.encode(info.reason))
     } catch {}
     this.#flush()
     this.#finish()
+  }
+
+  /**
+   * Whether quiche may still hold bytes of ours: a stream waiting for room,
+   * or one we ended that quiche has not let go of. quiche forgets a stream
+   * once both sides are done and acknowledged; asking after a forgotten
+   * one throws.
+   */
+  #unacknowledged(): boolean {
+    for (const id of this.#ended) {
+      try {
+        this.conn.streamCapacity(id)
+      } catch {
+        this.#ended.delete(id)
+      }
+    }
+    this.#pruneAt = Math.max(1024, this.#ended.size * 2)
+    return this.#blocked.size > 0 || this.#ended.size > 0
   }
 
   destroy(reason: unknown): void {
@@ -216,8 +260,12 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#soon()
   }
 
-  forget(stream: StreamChannel): void {
-    if (stream.id !== undefined) this.#streams.delete(stream.id)
+  forget(stream: StreamChannel, clean: boolean): void {
+    if (stream.id !== undefined) {
+      this.#streams.delete(stream.id)
+      if (clean) this.#ended.add(stream.id)
+      if (this.#ended.size > this.#pruneAt && !this.#finished) this.#unacknowledged()
+    }
     this.#toRead.delete(stream)
     this.#blocked.delete(stream)
   }
@@ -304,6 +352,9 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
       }
     }
     if (fromPeer && (conn.isClosed() || conn.isDraining())) this.#finish()
+    else if (fromPeer && this.#closing !== undefined && !this.#unacknowledged()) {
+      this.#sendClose(this.#closing.info)
+    }
   }
 
   #readable(id: number): void {
@@ -397,6 +448,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     if (this.#finished) return
     this.#finished = true
     clearTimeout(this.#timer)
+    clearTimeout(this.#closing?.timer)
     clearInterval(this.#keepAlive)
     const { info, error } = this.#outcome()
     const streamError = (error ?? closedConnection()) as SocketError
