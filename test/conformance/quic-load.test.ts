@@ -13,7 +13,6 @@ import {
   lacks,
   pattern,
   patternByte,
-  runtime,
   settlesWithin,
   within,
 } from './util.ts'
@@ -39,17 +38,14 @@ async function verify(
 }
 
 describeQuic('QUIC load', () => {
-  // TODO: about one run in four on a loaded machine stalls near the end: one
-  // stream's echo never ends, both quiche instances hold nothing for it and
-  // the connection idles out. Not found yet; it runs and is reported as todo
-  // so that the rest of the suite stays green meanwhile.
+  // Regression: under load, some echoes never ended. The server's quiche
+  // forgot a stream once its data was acknowledged though the FIN, sent in
+  // a frame of its own, was lost (docs/decisions.md, "A QUIC stream's lost
+  // end"). Two copies run at once both stalled in their first run; the
+  // engine now sends an end written right after the last bytes in their
+  // frame.
   test('100 concurrent streams of 1 MiB each arrive intact', {
     timeout: 120_000,
-    // Only the quiche engine (Node, and Bun, which runs the same one) has shown
-    // the stall; Deno's own QUIC (quinn) runs it for real.
-    ...(runtime !== 'deno'
-      ? { todo: 'intermittent end-of-stream stall under load (see comment)' }
-      : {}),
   }, async () => {
     await using server = await quicServer()
     await using client = await quicClient(server.port)

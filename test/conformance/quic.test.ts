@@ -72,6 +72,70 @@ describeQuic('QUIC', () => {
     },
   )
 
+  test(
+    "an accepted connection's own readable and writable are the peer's first bidirectional stream",
+    limit,
+    async () => {
+      await using server = await quicServer()
+      await using client = await quicClient(server.port)
+      await writeAll(client.writable, 'ping')
+      const accepted = await server.next()
+      assert.equal(decoder.decode(await readAll(accepted.readable)), 'ping')
+      await writeAll(accepted.writable, 'pong')
+      assert.equal(decoder.decode(await readAll(client.readable)), 'pong')
+      // The same stream is one of the incoming ones too, not hidden from them.
+      const stream = await firstOf(accepted.incomingBidirectionalStreams, 'the first stream')
+      assert.equal(stream.readable, accepted.readable)
+      assert.equal(stream.writable, accepted.writable)
+    },
+  )
+
+  test(
+    'an accepted connection may use its own stream before the peer opened it; its writes wait',
+    limit,
+    async () => {
+      await using server = await quicServer()
+      await using client = await quicClient(server.port)
+      await client.opened
+      const accepted = await server.next()
+      // No stream exists yet: this write and the end wait for the client's first stream.
+      const written = writeAll(accepted.writable, 'early')
+      const reading = readAll(accepted.readable)
+      await writeAll(client.writable, 'first')
+      assert.equal(decoder.decode(await within(reading, 5000, 'the own stream')), 'first')
+      // A later stream of the client's is an incoming one, not the connection's own.
+      const other = await client.createBidirectionalStream()
+      await writeAll(other.writable, 'second')
+      await within(written, 5000, 'the early write')
+      assert.equal(decoder.decode(await readAll(client.readable)), 'early')
+      const incoming = accepted.incomingBidirectionalStreams.getReader()
+      const first = await within(incoming.read(), 5000, 'the first incoming stream')
+      assert.equal(first.value?.readable, accepted.readable)
+      const second = await within(incoming.read(), 5000, 'the second incoming stream')
+      assert.equal(decoder.decode(await readAll(second.value!.readable)), 'second')
+    },
+  )
+
+  test(
+    'an accepted connection that closes before the peer opened a stream ends its own stream',
+    limit,
+    async () => {
+      await using server = await quicServer()
+      await using client = await quicClient(server.port)
+      await client.opened
+      const accepted = await server.next()
+      const writer = accepted.writable.getWriter()
+      const reading = readAll(accepted.readable)
+      await client.close({ closeCode: 7, reason: 'bye' })
+      assert.deepEqual(await within(accepted.closeInfo, 5000, 'the close'), {
+        closeCode: 7,
+        reason: 'bye',
+      })
+      assert.equal((await within(reading, 5000, 'the own readable')).byteLength, 0)
+      await rejection(writer.write(encoder.encode('too late')), 'a write after the close')
+    },
+  )
+
   test('streams both ways: the server opens one and the client accepts it', limit, async () => {
     await using server = await quicServer()
     await using client = await quicClient(server.port)

@@ -68,3 +68,45 @@ test('serve: a quic listener shared by two replicas echoes streams', {
     }),
   )
 })
+
+const TCP_STYLE = `
+export default {
+  async connect(socket) {
+    // Written for TCP: the connection's own streams. On QUIC they are the
+    // client's first bidirectional stream.
+    await socket.readable.pipeTo(socket.writable)
+  },
+}
+`
+
+test('serve: a worker written for TCP echoes a QUIC client that uses its own readable and writable', {
+  timeout: 90_000,
+}, async () => {
+  const certs = await makeCerts()
+  await using project = await tempProject({
+    'sockworker.toml': CONFIG.replace('replicas = 2', 'replicas = 1').replace(
+      'worker.ts',
+      'worker.js',
+    ),
+    'worker.js': TCP_STYLE,
+    'server.crt': certs.server.cert,
+    'server.key': certs.server.key,
+  })
+  await using cli = startCli(['serve', '--config', project.path('sockworker.toml')])
+  const [, portText] = await cli.waitFor(/"ready","listener":"quic 127\.0\.0\.1:(\d+)"/, 60_000)
+  await using quic = new Socket({
+    type: 'quic',
+    remote: { address: '127.0.0.1', port: Number(portText) },
+    alpn: ['echo'],
+    tls: { ca: certs.ca },
+  }) as QuicConnection
+  const payload = 'x'.repeat(200_000)
+  const writer = quic.writable.getWriter()
+  await writer.write(encoder.encode(payload))
+  await writer.close()
+  // The handler returns once its pipe ends, and the runtime then closes the
+  // connection: what the pipe wrote must reach the client first.
+  const echoed = decoder.decode(await within(readAll(quic.readable), 15_000, 'the echo'))
+  assert.equal(echoed.length, payload.length)
+  assert.equal(echoed, payload)
+})

@@ -23,7 +23,9 @@ export type QuicSocketInit = SocketInit & QuicSocketOptions & { type: 'quic' }
 
 /**
  * A QUIC connection. Its `readable` and `writable` are its first
- * bidirectional stream (a client's, opened on first use).
+ * bidirectional stream: a client's opens on first use; an accepted
+ * connection's is the first the peer opens (also yielded by
+ * `incomingBidirectionalStreams`), and waits for it if used before.
  *
  * @example
  * const quic = new Socket({ type: 'quic', remote: { address: '127.0.0.1', port: 4433 }, alpn: ['echo'], tls: { ca } }) as QuicConnection

@@ -1,13 +1,16 @@
 /**
  * The transport behind a QUIC `Socket`: the connection's streams, datagrams
  * and close, in the WebTransport shape. The socket's own `readable` and
- * `writable` are a client's first bidirectional stream, opened on first use.
+ * `writable` are its first bidirectional stream: on a client, the one it
+ * opens on their first use; on an accepted connection, the first one the
+ * peer opens, which `incomingBidirectionalStreams` yields as well.
  */
 import { SocketError } from '../errors.ts'
-import type { ChannelInfo } from '../platform.ts'
+import type { ByteChannel, ChannelInfo } from '../platform.ts'
 import type { TransportEvents } from '../stream-transport.ts'
 import type { SocketStats } from '../types.ts'
 import { QuicDatagramQueue } from './datagrams.ts'
+import { DeferredChannel } from './deferred-channel.ts'
 import type { QuicClose, QuicConnectionChannel } from './platform.ts'
 import { QuicStream } from './stream.ts'
 import type { QuicBidirectionalStream } from './types.ts'
@@ -65,6 +68,9 @@ export class QuicTransport {
   readonly datagrams: QuicDatagramQueue
   readonly #closed = Promise.withResolvers<QuicClose>()
   #first: QuicStream | undefined
+  /** An accepted connection's own stream, used before the peer's first stream arrived. */
+  #claim: DeferredChannel | undefined
+  #sawBidirectional = false
   #closeWith: QuicClose = { closeCode: 0, reason: '' }
   #timer: ReturnType<typeof setTimeout> | undefined
   #done = false
@@ -85,6 +91,9 @@ export class QuicTransport {
         events.open()
       },
       stream: (stream, bidirectional) => {
+        if (bidirectional && !options.client && !this.#sawBidirectional) {
+          return this.#firstIncoming(stream)
+        }
         const quicStream = new QuicStream(stream, false, options.highWaterMark)
         const taken = bidirectional
           ? this.#bidi.push(quicStream)
@@ -167,13 +176,28 @@ export class QuicTransport {
   }
 
   #firstStream(): QuicStream {
-    if (!this.#options.client) {
-      throw new TypeError(
-        'An accepted QUIC connection has no stream of its own: read streams from incomingBidirectionalStreams',
-      )
+    if (this.#first !== undefined) return this.#first
+    if (this.#options.client) {
+      this.#first = this.#open(true)
+      return this.#first
     }
-    this.#first ??= this.#open(true)
+    // Before the peer's first stream: a stream that waits for it.
+    const claim = new DeferredChannel(() => this.#channel.info())
+    this.#claim = claim
+    this.#first = new QuicStream(claim, true, this.#options.highWaterMark)
+    if (this.#done) claim.fail(undefined)
     return this.#first
+  }
+
+  /** The peer's first bidirectional stream: the connection's own, and one of the incoming. */
+  #firstIncoming(channel: ByteChannel): void {
+    this.#sawBidirectional = true
+    const claim = this.#claim
+    if (claim !== undefined) claim.bind(channel)
+    else this.#first = new QuicStream(channel, false, this.#options.highWaterMark)
+    // A caller that uses `readable` and `writable` keeps the stream even if
+    // it does not take the incoming ones.
+    if (!this.#bidi.push(this.#first!) && claim === undefined) channel.destroy()
   }
 
   #finish(info: QuicClose, error: unknown): void {
@@ -184,6 +208,7 @@ export class QuicTransport {
     this.#bidi.end(error === undefined ? undefined : end)
     this.#uni.end(error === undefined ? undefined : end)
     this.datagrams.end(error)
+    this.#claim?.fail(error === undefined ? undefined : (end as SocketError))
     if (error === undefined) this.#closed.resolve(info)
     else this.#closed.reject(error)
     this.#events.close(error)

@@ -154,14 +154,39 @@ function guardedLookup(policy: EgressPolicy, port: number, hooks: EgressHooks, s
 /**
  * Replies are not egress. Like a stateful firewall, a UDP socket may answer
  * any peer that sent it a datagram recently: that is how a UDP listener's
- * flows reply. Other destinations go through the policy.
+ * flows reply. The memory is kept per local address and port, not per
+ * socket object, so that a QUIC listener's per-connection socket (bound to
+ * the listener's port and connected to the client: see the Node adapter's
+ * quic/own-socket.ts) may connect to the client that the listener heard
+ * from. Other destinations go through the policy.
  */
 const maxRepliable = 65_536
-const repliable = new WeakMap<dgram.Socket, Set<string>>()
+/** Peers heard from, by local `address|port`, with how many open sockets share that end. */
+const repliable = new Map<string, { peers: Set<string>; sockets: number }>()
+/** The local end each socket that heard from a peer was counted under. */
+const localKeys = new WeakMap<dgram.Socket, string>()
+
+/** `address|port` of the socket's own end, or undefined while it is unbound. */
+function localEnd(socket: dgram.Socket): string | undefined {
+  try {
+    const { address, port } = socket.address()
+    return `${address}|${port}`
+  } catch {
+    return undefined
+  }
+}
 
 function rememberPeer(socket: dgram.Socket, address: string, port: number): void {
-  let peers = repliable.get(socket)
-  if (peers === undefined) repliable.set(socket, (peers = new Set()))
+  let local = localKeys.get(socket)
+  if (local === undefined) {
+    local = localEnd(socket)
+    if (local === undefined) return
+    localKeys.set(socket, local)
+    const entry = repliable.get(local) ?? { peers: new Set<string>(), sockets: 0 }
+    entry.sockets++
+    repliable.set(local, entry)
+  }
+  const peers = repliable.get(local)!.peers
   const key = `${address}|${port}`
   // This runs for every datagram, so a known peer costs one lookup. Past the
   // cap the oldest peer is forgotten first (a UDP listener rarely has 64 Ki).
@@ -170,9 +195,19 @@ function rememberPeer(socket: dgram.Socket, address: string, port: number): void
   if (peers.size > maxRepliable) peers.delete(peers.values().next().value as string)
 }
 
-/** Whether `socket` received a datagram from `address:port` recently, so may answer it. */
+/** A closed socket's end is forgotten with the last socket that shared it. */
+function forgetSocket(socket: dgram.Socket): void {
+  const local = localKeys.get(socket)
+  if (local === undefined) return
+  localKeys.delete(socket)
+  const entry = repliable.get(local)
+  if (entry !== undefined && --entry.sockets === 0) repliable.delete(local)
+}
+
+/** Whether `socket`'s end received a datagram from `address:port` recently, so may answer it. */
 function isReply(socket: dgram.Socket, address: string, port: number): boolean {
-  return repliable.get(socket)?.has(`${address}|${port}`) === true
+  const local = localKeys.get(socket) ?? localEnd(socket)
+  return local !== undefined && repliable.get(local)?.peers.has(`${address}|${port}`) === true
 }
 
 function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
@@ -188,7 +223,7 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
     if (event === 'message') {
       const rinfo = args[1] as { address: string; port: number }
       rememberPeer(this, rinfo.address, rinfo.port)
-    }
+    } else if (event === 'close') forgetSocket(this)
     return (originalEmit as (...a: unknown[]) => boolean).call(this, event, ...args)
   } as typeof proto.emit
   /** Checks `host:port`, then calls `proceed` with the address to use, or fails `callback`. */
@@ -217,6 +252,9 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
   proto.connect = function guardedConnect(this: dgram.Socket, port: number, ...rest: unknown[]) {
     const host = typeof rest[0] === 'string' ? rest[0] : 'localhost'
     const callback = rest.find((r) => typeof r === 'function') as ((e?: Error) => void) | undefined
+    if (isReply(this, host, port)) {
+      return (originalConnect as (...a: unknown[]) => void).call(this, port, host, callback)
+    }
     vet(
       this,
       host,
@@ -228,7 +266,7 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
   } as unknown as typeof proto.connect
   proto.send = function guardedSend(this: dgram.Socket, ...args: unknown[]) {
     const target = sendTarget(args)
-    const reply = target !== undefined && repliable.get(this)?.has(`${target.host}|${target.port}`)
+    const reply = target !== undefined && isReply(this, target.host, target.port)
     if (target === undefined || reply)
       return (originalSend as (...a: unknown[]) => void).apply(this, args)
     const callback = args.find((a) => typeof a === 'function') as

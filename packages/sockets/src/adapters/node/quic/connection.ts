@@ -1,8 +1,9 @@
 /**
  * One quiche connection driven by our own loop: packets in (`receive`),
  * stream and datagram events out to the core, packets out (`flush`) and
- * quiche's timer. Everything runs on the event loop thread, and work is
- * batched per microtask so that many writes leave in few packets.
+ * quiche's timer. Everything runs on the event loop thread, and packets
+ * leave once the current job's promise chains have all settled, so that
+ * many writes, and a write and the end that follows it, leave together.
  */
 import { SocketError } from '../../../errors.ts'
 import type { ChannelInfo } from '../../../platform.ts'
@@ -28,10 +29,21 @@ export interface PacketPath {
   gone(connection: QuicheConnection): void
 }
 
+/**
+ * Runs `fn` once the current job's promise chains have all settled: a
+ * nextTick queued from a microtask runs only when the microtask queue is
+ * empty.
+ */
+function afterJobs(fn: () => void): void {
+  queueMicrotask(() => process.nextTick(fn))
+}
+
 const ignore: QuicConnectionHandler = { open() {}, stream() {}, datagram() {}, close() {} }
 const slabSize = 256 * 1024
 const maxPacket = 1500
 const encoder = new TextEncoder()
+/** How long a close waits for the peer to acknowledge our streams' last bytes. */
+const closeGrace = 3000
 const badCertificate = 0x100 + 42
 
 export class QuicheConnection implements QuicConnectionChannel, StreamHost {
@@ -48,10 +60,18 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
   readonly #streams = new Map<number, StreamChannel>()
   readonly #waiting: StreamChannel[] = []
   readonly #toRead = new Set<StreamChannel>()
+  /** Streams with bytes or an end that quiche had no room for. */
+  readonly #blocked = new Set<StreamChannel>()
+  /** Streams that ended cleanly and that quiche may still hold; see `#unacknowledged()`. */
+  readonly #ended = new Set<number>()
+  #pruneAt = 1024
+  /** A close waiting for our streams' bytes to be acknowledged; see `close()`. */
+  #closing: { info: QuicClose; timer: ReturnType<typeof setTimeout> } | undefined
   #nextId: [number, number]
   #opened = false
   #finished = false
-  #tickQueued = false
+  #stepQueued = false
+  #flushTurn = 0
   #received = false
   #timer: ReturnType<typeof setTimeout> | undefined
   #due = 0
@@ -123,9 +143,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#received = true
     setImmediate(() => {
       this.#received = false
-      if (this.#finished) return
-      this.#process()
-      this.#flush()
+      this.#step(true)
     })
   }
 
@@ -157,15 +175,52 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     return this.conn.dgramMaxWritableLen() ?? 0
   }
 
+  /**
+   * Closes with an application code, once what our streams already handed
+   * over has been acknowledged: CONNECTION_CLOSE would discard it, and a
+   * caller that wrote a reply, ended its stream and closed (the runtime
+   * closes a connection when its handler returns) expects it delivered, as
+   * a TCP close flushes. A peer that stops acknowledging holds the close up
+   * for `closeGrace` at most. Streams still open are reset by the close.
+   */
   close(info: QuicClose): void {
-    if (this.#finished) return
+    if (this.#finished || this.#closing !== undefined) return
     this.#ourClose = info
     if (!this.#started) return this.#finish()
+    if (this.#opened && this.#unacknowledged()) {
+      this.#closing = { info, timer: setTimeout(() => this.#sendClose(info), closeGrace) }
+      this.#soon()
+      return
+    }
+    this.#sendClose(info)
+  }
+
+  #sendClose(info: QuicClose): void {
+    clearTimeout(this.#closing?.timer)
+    if (this.#finished) return
     try {
       this.conn.close(true, info.closeCode, encoder.encode(info.reason))
     } catch {}
     this.#flush()
     this.#finish()
+  }
+
+  /**
+   * Whether quiche may still hold bytes of ours: a stream waiting for room,
+   * or one we ended that quiche has not let go of. quiche forgets a stream
+   * once both sides are done and acknowledged; asking after a forgotten
+   * one throws.
+   */
+  #unacknowledged(): boolean {
+    for (const id of this.#ended) {
+      try {
+        this.conn.streamCapacity(id)
+      } catch {
+        this.#ended.delete(id)
+      }
+    }
+    this.#pruneAt = Math.max(1024, this.#ended.size * 2)
+    return this.#blocked.size > 0 || this.#ended.size > 0
   }
 
   destroy(reason: unknown): void {
@@ -205,31 +260,75 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#soon()
   }
 
-  forget(stream: StreamChannel): void {
-    if (stream.id !== undefined) this.#streams.delete(stream.id)
+  forget(stream: StreamChannel, clean: boolean): void {
+    if (stream.id !== undefined) {
+      this.#streams.delete(stream.id)
+      if (clean) this.#ended.add(stream.id)
+      if (this.#ended.size > this.#pruneAt && !this.#finished) this.#unacknowledged()
+    }
     this.#toRead.delete(stream)
+    this.#blocked.delete(stream)
   }
 
+  blocked(stream: StreamChannel, waiting: boolean): void {
+    if (waiting) this.#blocked.add(stream)
+    else this.#blocked.delete(stream)
+  }
+
+  /** Asks for a `#step()` once the current job is done. */
   #soon(): void {
-    if (this.#tickQueued || this.#finished || !this.#started) return
-    this.#tickQueued = true
-    queueMicrotask(() => {
-      this.#tickQueued = false
-      if (this.#finished) return
-      // Taken out first: a read can resume a stream synchronously (a pending
-      // read pulls again), and that stream must land in the next batch, not
-      // be cleared from this one.
-      const toRead = [...this.#toRead]
-      this.#toRead.clear()
-      for (const stream of toRead) stream.read()
-      this.#process()
-      this.#flush()
+    if (this.#stepQueued || this.#finished || !this.#started) return
+    this.#stepQueued = true
+    afterJobs(this.#queuedStep)
+  }
+
+  readonly #queuedStep = () => {
+    this.#stepQueued = false
+    this.#step(false)
+  }
+
+  /**
+   * Reads what was asked for and processes quiche's events, then flushes
+   * once the promise chains that set off have settled: what the core does
+   * with a delivered chunk or a released write (an echo's write, the end
+   * that follows it) is still to come, and must leave in the same packets.
+   *
+   * That is more than batching. quiche 0.18 sends an end that comes after
+   * the last bytes have left as a frame of its own, and counts the stream's
+   * send side complete once those bytes are acknowledged, without waiting
+   * for that frame: if that frame is lost and the stream has finished
+   * reading, quiche forgets the stream and never sends the end again, and
+   * the peer waits for it forever (test/conformance/quic-load.test.ts
+   * stalled so under load; docs/decisions.md, "A QUIC stream's lost end").
+   * An end written in the same job as the last bytes leaves with them.
+   */
+  #step(fromPeer: boolean): void {
+    if (this.#finished) return
+    // Taken out first: a read can resume a stream synchronously (a pending
+    // read pulls again), and that stream must land in the next batch, not
+    // be cleared from this one.
+    const toRead = [...this.#toRead]
+    this.#toRead.clear()
+    for (const stream of toRead) stream.read()
+    this.#process(fromPeer)
+    // A flush queued by an earlier step may run before this step's promise
+    // chains (queued nextTicks run before microtasks): only the latest runs.
+    const turn = ++this.#flushTurn
+    afterJobs(() => {
+      if (turn === this.#flushTurn && !this.#finished) this.#flush()
     })
   }
 
-  #process(): void {
+  /**
+   * Acts on what quiche has for us. Each call into quiche crosses N-API,
+   * and these calls were most of a small round trip's time (docs/
+   * benchmarks.md), so a step only asks what can have changed: streams to
+   * read, datagrams, the handshake and the end come only with packets (or
+   * quiche's timer), and room to write matters only to a stream that waits.
+   */
+  #process(fromPeer: boolean): void {
     const conn = this.conn
-    if (!this.#opened && conn.isEstablished() && !this.#finished) {
+    if (fromPeer && !this.#opened && conn.isEstablished() && !this.#finished) {
       if (this.#checkPeer !== undefined && !this.#checkPeer(conn)) {
         // As BoringSSL would have: a bad_certificate alert (RFC 9001 §4.8).
         conn.close(false, badCertificate, encoder.encode('certificate does not match the address'))
@@ -241,14 +340,21 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
       this.handler.open()
     }
     if (this.#opened && !this.#finished) {
-      for (const id of conn.readable()) this.#readable(id)
-      for (const id of conn.writable()) this.#streams.get(id)?.writable()
-      this.#assignIds()
-      for (let data = conn.dgramRecvVec(); data !== null; data = conn.dgramRecvVec()) {
-        this.handler.datagram(data)
+      if (fromPeer) for (const id of conn.readable()) this.#readable(id)
+      if (this.#blocked.size > 0) {
+        for (const id of conn.writable()) this.#streams.get(id)?.writable()
+      }
+      if (this.#waiting.length > 0) this.#assignIds()
+      if (fromPeer) {
+        for (let data = conn.dgramRecvVec(); data !== null; data = conn.dgramRecvVec()) {
+          this.handler.datagram(data)
+        }
       }
     }
-    if (conn.isClosed() || conn.isDraining()) this.#finish()
+    if (fromPeer && (conn.isClosed() || conn.isDraining())) this.#finish()
+    else if (fromPeer && this.#closing !== undefined && !this.#unacknowledged()) {
+      this.#sendClose(this.#closing.info)
+    }
   }
 
   #readable(id: number): void {
@@ -325,8 +431,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#timer = setTimeout(() => {
       this.#timer = undefined
       this.conn.onTimeout()
-      this.#process()
-      this.#flush()
+      this.#step(true)
     }, ms)
   }
 
@@ -343,6 +448,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     if (this.#finished) return
     this.#finished = true
     clearTimeout(this.#timer)
+    clearTimeout(this.#closing?.timer)
     clearInterval(this.#keepAlive)
     const { info, error } = this.#outcome()
     const streamError = (error ?? closedConnection()) as SocketError

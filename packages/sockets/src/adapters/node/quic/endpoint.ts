@@ -18,6 +18,7 @@ import { toSocketError } from '../errors.ts'
 import { initialPacket, quiche } from './binding.ts'
 import { makeConfig } from './config.ts'
 import { type HostPort, type PacketPath, QuicheConnection } from './connection.ts'
+import { ownSocket } from './own-socket.ts'
 
 const idLength = 20
 
@@ -102,6 +103,7 @@ export class QuicheServer implements QuicServer {
   #local: HostPort
   #accepting = true
   #stopped = false
+  #udpClosed = false
 
   constructor(request: QuicListenRequest) {
     this.#request = request
@@ -124,15 +126,35 @@ export class QuicheServer implements QuicServer {
     })
   }
 
-  /** Stops accepting at once; the socket stays open for the connections already made. */
+  /**
+   * Stops accepting at once. The connections already made carry on: on a
+   * shared port each has its own socket, so the listener's closes now and
+   * new connections go to the port's other listeners (a drain); otherwise
+   * it stays open until the last connection is gone.
+   */
   close(): void {
     if (!this.#accepting) return
     this.#accepting = false
     this.handler.close(undefined)
     if (this.#ids.size === 0) this.#stop(undefined)
+    else if (this.#request.reusePort) this.#closeUdp()
+  }
+
+  #closeUdp(): void {
+    if (this.#udpClosed) return
+    this.#udpClosed = true
+    setImmediate(() => this.#udp.close())
   }
 
   #receive(packet: Buffer, from: HostPort): void {
+    // After the handshake every packet has a short header (RFC 9000 §17.3):
+    // the first bit is 0 and our connection ID follows the first byte. It
+    // is read here without asking quiche, which costs an N-API call and an
+    // object per packet.
+    if (packet.byteLength > idLength && (packet[0]! & 0x80) === 0) {
+      this.#byId.get(packet.toString('hex', 1, 1 + idLength))?.receive(packet, from)
+      return
+    }
     let header: { ty: number; version: number; dcid: Uint8Array; scid: Uint8Array }
     try {
       header = quiche().Header.fromSlice(packet, idLength)
@@ -155,16 +177,29 @@ export class QuicheServer implements QuicServer {
   #accept(packet: Buffer, from: HostPort, clientId: string): void {
     const scid = randomBytes(idLength)
     const conn = quiche().Connection.accept(scid, null, this.#local, from, this.#config)
-    const connection = new QuicheConnection(
-      { send: sender(this.#udp), gone: (c) => this.#gone(c) },
-      {
-        local: this.#local,
-        remote: from,
-        client: false,
-        verified: this.#request.tls.requestCert === true,
-        params: this.#request.params,
+    const own = this.#request.reusePort
+      ? ownSocket(
+          this.#udp,
+          this.#local,
+          from,
+          { type: isIPv6(this.#local.host) ? 'udp6' : 'udp4', ...buffers },
+          (packet, sender) => this.#receive(packet, sender),
+        )
+      : undefined
+    const path: PacketPath = {
+      send: own?.send ?? sender(this.#udp),
+      gone: (c) => {
+        own?.close()
+        this.#gone(c)
       },
-    )
+    }
+    const connection = new QuicheConnection(path, {
+      local: this.#local,
+      remote: from,
+      client: false,
+      verified: this.#request.tls.requestCert === true,
+      params: this.#request.params,
+    })
     connection.start(conn)
     const ids = [scid.toString('hex'), clientId]
     for (const id of ids) this.#byId.set(id, connection)
@@ -188,7 +223,7 @@ export class QuicheServer implements QuicServer {
     for (const connection of [...this.#ids.keys()]) {
       connection.destroy(error ?? new SocketError('ERR_SOCKET_CLOSED', 'The QUIC listener closed'))
     }
-    setImmediate(() => this.#udp.close())
+    this.#closeUdp()
     if (accepting) this.handler.close(error)
   }
 }

@@ -21,7 +21,10 @@ export interface StreamHost {
   flushSoon(): void
   /** Reads this stream's pending bytes, soon (after a resume). */
   readSoon(stream: StreamChannel): void
-  forget(stream: StreamChannel): void
+  /** The stream is done; `clean` when it ended without a reset. */
+  forget(stream: StreamChannel, clean: boolean): void
+  /** Whether the stream waits for quiche to have room (then `writable()` is called when it does). */
+  blocked(stream: StreamChannel, waiting: boolean): void
 }
 
 type Done = (error?: SocketError) => void
@@ -129,6 +132,7 @@ export class StreamChannel implements ByteChannel {
       this.#pending.shift()
       first.done()
     }
+    this.#host.blocked(this, false)
     if (this.#endDone !== undefined) this.#sendFin()
   }
 
@@ -208,12 +212,13 @@ export class StreamChannel implements ByteChannel {
     const failure = error ?? new SocketError('ERR_SOCKET_CLOSED', 'The QUIC stream is closed')
     for (const { done } of pending) done(failure)
     endDone?.(failure)
-    this.#host.forget(this)
+    this.#host.forget(this, error === undefined)
     this.handler.close(error)
   }
 
   #queue(chunk: Uint8Array, done: Done): void {
     this.#pending.push({ chunk, done })
+    if (this.#pending.length === 1) this.#host.blocked(this, true)
   }
 
   /** Returns what quiche did not take, or undefined when the stream is gone. */
