@@ -31,7 +31,7 @@ import {
 export const name = 'udp'
 export const figure = 'UDP, 512 B datagrams received'
 export const unit = 'dgram/s'
-export const target = 0.8
+export const target = 0.9
 
 const SIZE = 512
 const WINDOW = 64

@@ -8,6 +8,8 @@
 /** Malformed input: Redis replies `-ERR Protocol error: …` and closes. */
 export class ProtocolError extends Error {}
 
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
 const CR = 13
 const LF = 10
 /** Redis' limits: header lines and inline requests, array length, bulk length. */
@@ -56,7 +58,13 @@ export class RespReader {
       this.#progress = undefined
       this.#start = parsed.end
       // Empty lines and `*0` are skipped, as Redis does.
-      if (parsed.args.length > 0) return parsed.args
+      const args = parsed.args.length > 0 ? parsed.args : undefined
+      if (this.#start === this.#end) {
+        // Drained: the next chunk goes to the front (the args are copies).
+        this.#start = this.#end = 0
+        return args
+      }
+      if (args) return args
     }
     return undefined
   }
@@ -97,13 +105,12 @@ function parseArray(
 ): Parsed | Progress | undefined {
   let state = progress
   if (state === undefined) {
-    const header = readLine(buffer, start, 'too big mbulk count string')
+    const header = readLength(buffer, start, 'too big mbulk count string')
     if (!header) return undefined
-    const count = parseLength(header.text.slice(1))
-    if (count === undefined || count > MAX_ARGS) {
+    if (header.value === undefined || header.value > MAX_ARGS) {
       throw new ProtocolError('invalid multibulk length')
     }
-    state = { count, args: [], at: header.end }
+    state = { count: header.value, args: [], at: header.end }
   }
   const { count, args } = state
   while (args.length < count) {
@@ -112,9 +119,9 @@ function parseArray(
     if (buffer[at] !== 36 /* '$' */) {
       throw new ProtocolError(`expected '$', got '${String.fromCharCode(buffer[at] ?? 0)}'`)
     }
-    const line = readLine(buffer, at, 'too big bulk count string')
+    const line = readLength(buffer, at, 'too big bulk count string')
     if (!line) return state
-    const length = parseLength(line.text.slice(1))
+    const length = line.value
     if (length === undefined || length > MAX_BULK) throw new ProtocolError('invalid bulk length')
     // The value, then its CRLF (Redis skips those two bytes unread).
     if (buffer.length < line.end + length + 2) return state
@@ -131,35 +138,44 @@ function parseInline(buffer: Uint8Array, start: number): Parsed | undefined {
     if (buffer.length - start > MAX_LINE) throw new ProtocolError('too big inline request')
     return undefined
   }
-  const text = new TextDecoder().decode(buffer.subarray(start, newline)).replace(/\r$/, '')
+  const text = decoder.decode(buffer.subarray(start, newline)).replace(/\r$/, '')
   const words = text.split(/[ \t]+/).filter((word) => word !== '')
-  const encoder = new TextEncoder()
   return { args: words.map((word) => encoder.encode(word)), end: newline + 1 }
 }
 
-/** A CRLF-terminated header line from `start`, or undefined if not all here yet. */
-function readLine(
+/**
+ * A CRLF-terminated header line from `start` (`*3`, `$5`), its length read
+ * from the bytes with no string made: a non-negative decimal of at most 10
+ * digits, `-1` (a null array) as 0, or `value` undefined if it is neither.
+ * Undefined if the line has not all arrived yet.
+ */
+function readLength(
   buffer: Uint8Array,
   start: number,
   tooBig: string,
-): { text: string; end: number } | undefined {
+): { value: number | undefined; end: number } | undefined {
   const cr = buffer.indexOf(CR, start)
   if (cr < 0 || cr + 1 >= buffer.length) {
     if (buffer.length - start > MAX_LINE) throw new ProtocolError(tooBig)
     return undefined
   }
   if (buffer[cr + 1] !== LF) throw new ProtocolError('expected CRLF after a length')
-  return { text: new TextDecoder().decode(buffer.subarray(start, cr)), end: cr + 2 }
-}
-
-/** A non-negative decimal, or undefined. `*-1` (a null array) counts as 0. */
-function parseLength(text: string): number | undefined {
-  if (text === '-1') return 0
-  return /^\d{1,10}$/.test(text) ? Number(text) : undefined
+  const end = cr + 2
+  const digits = cr - start - 1
+  if (digits === 2 && buffer[start + 1] === 45 /* '-' */ && buffer[start + 2] === 49 /* '1' */) {
+    return { value: 0, end }
+  }
+  if (digits < 1 || digits > 10) return { value: undefined, end }
+  let value = 0
+  for (let i = start + 1; i < cr; i++) {
+    const digit = (buffer[i] ?? 0) - 48
+    if (digit < 0 || digit > 9) return { value: undefined, end }
+    value = value * 10 + digit
+  }
+  return { value, end }
 }
 
 // Replies. Each returns the encoded bytes, ready to write.
-const encoder = new TextEncoder()
 
 /** `+OK` style status. */
 export const simple = (text: string): Uint8Array => encoder.encode(`+${oneLine(text)}\r\n`)
@@ -169,10 +185,18 @@ export const integer = (n: number | bigint): Uint8Array => encoder.encode(`:${n}
 
 /** A bulk string, or the null bulk (`$-1`) for `null`. */
 export function bulk(value: Uint8Array | string | null): Uint8Array {
-  if (value === null) return encoder.encode('$-1\r\n')
+  if (value === null) return NULL_BULK
   const bytes = typeof value === 'string' ? encoder.encode(value) : value
-  return concat([encoder.encode(`$${bytes.length}\r\n`), bytes, encoder.encode('\r\n')])
+  const header = `$${bytes.length}\r\n` // ASCII: one byte per character
+  const out = new Uint8Array(header.length + bytes.length + 2)
+  encoder.encodeInto(header, out)
+  out.set(bytes, header.length)
+  out[out.length - 2] = CR
+  out[out.length - 1] = LF
+  return out
 }
+
+const NULL_BULK = encoder.encode('$-1\r\n')
 
 /** An array of already-encoded replies. */
 export function array(items: Uint8Array[]): Uint8Array {

@@ -59,7 +59,7 @@ async function serve(
       }
       if (!args) break
       replies.push(await execute(storage, args))
-      if (new TextDecoder().decode(args[0]).toUpperCase() === 'QUIT') {
+      if (isQuit(args[0])) {
         end = true
         break
       }
@@ -67,4 +67,10 @@ async function serve(
     if (replies.length > 0) await writer.write(concat(replies))
     if (end) return
   }
+}
+
+/** `QUIT`, in any case, read from the bytes. */
+function isQuit(name: Uint8Array | undefined): boolean {
+  if (name?.length !== 4) return false
+  return String.fromCharCode(name[0]!, name[1]!, name[2]!, name[3]!).toUpperCase() === 'QUIT'
 }

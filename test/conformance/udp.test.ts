@@ -120,6 +120,51 @@ test('writes made before a connected socket opens are sent once it is open', lim
   }
 })
 
+test('a burst of writes, none awaited, all resolve and go out in order', limit, async () => {
+  const server = bound()
+  let client: Socket | undefined
+  try {
+    const { localPort: port } = await within(server.opened, 5000, 'the bound socket')
+    assert.ok(port)
+    client = new Socket({ type: 'udp', remote: { address: '127.0.0.1', port } })
+    await within(client.opened, 5000, 'the connected socket')
+    const writer = sender(client)
+    // More than the sends a transport lets out before a write waits for them.
+    const count = 600
+    const writes = [...Array(count)].map((_, i) => writer.write(encoder.encode(`${i}`)))
+    await within(Promise.all(writes), 5000, 'the writes')
+    assert.equal(client.stats.packetsSent, count)
+    await within(client.close(), 5000, 'close() after the burst')
+    // UDP may drop the tail of a burst (the receive buffer is not read
+    // meanwhile); its head fits, and arrives in order.
+    const reader = messages(server)
+    for (let i = 0; i < 50; i++) {
+      assert.equal(decoder.decode((await nextMessage(reader)).data), `${i}`)
+    }
+  } finally {
+    await dispose(server, client)
+  }
+})
+
+test('a datagram too large to send fails the writable', limit, async () => {
+  const server = bound()
+  let client: Socket | undefined
+  try {
+    const { localPort: port } = await within(server.opened, 5000, 'the bound socket')
+    assert.ok(port)
+    client = new Socket({ type: 'udp', remote: { address: '127.0.0.1', port } })
+    await within(client.opened, 5000, 'the connected socket')
+    const writer = sender(client)
+    // Over UDP's 65,507-byte limit: the kernel refuses it (EMSGSIZE). The
+    // write may resolve first, as it went out at once; the writable errors.
+    writer.write(new Uint8Array(70_000)).catch(() => {})
+    const error = await rejection(writer.closed, 'the writable')
+    assert.ok(error instanceof Error, `expected an Error, got ${String(error)}`)
+  } finally {
+    await dispose(server, client)
+  }
+})
+
 test('datagram data is a plain Uint8Array on every runtime', limit, async () => {
   const a = bound()
   const b = bound()

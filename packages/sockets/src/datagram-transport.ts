@@ -2,6 +2,13 @@
  * Web streams over UDP. Each chunk is one datagram, never split or merged.
  * UDP has no flow control to push back with, so when `readable` is full a
  * new datagram is dropped and counted, as the kernel would do.
+ *
+ * A write that the port hands to the kernel at once resolves at once, with
+ * no promise of its own; one shared callback counts the sends still out, so
+ * `close()` waits for them, and a send that fails later errors the writable
+ * (as a rejected write would have). Only a datagram that must wait (before
+ * the socket is bound, while a host name resolves, behind a full send
+ * queue) makes its write wait, for every send out to finish.
  */
 import { checkHostname, checkPort } from './address.ts'
 import { toBytes } from './bytes.ts'
@@ -12,11 +19,22 @@ import type { Datagram, OutgoingDatagram, SocketStats } from './types.ts'
 
 type Destination = { address: string; port: number }
 
+/**
+ * Sends whose `done` has not come yet, beyond which a write waits for them
+ * all: node:dgram reports even a synchronous send on the next tick, so a
+ * writer looping on resolved writes would otherwise queue without bound.
+ */
+const MAX_SENDS_OUT = 256
+
 /** Where a datagram transport sends: a bound UDP socket, or one flow of a listener. */
 export interface DatagramPort {
   /** The peer plain bytes go to, if any. */
   readonly peer: Destination | undefined
-  send(data: Uint8Array, to: Destination | undefined, done: (error?: SocketError) => void): void
+  /**
+   * Sends one datagram; `true` if it went to the kernel at once. `done` is
+   * called once it is sent or has failed, either way.
+   */
+  send(data: Uint8Array, to: Destination | undefined, done: (error?: SocketError) => void): boolean
   info(): ChannelInfo
   close(): void
 }
@@ -29,7 +47,14 @@ export class DatagramTransport {
   #reader: ReadableStreamDefaultController<Datagram> | undefined
   #writable: WritableStream<OutgoingDatagram | ArrayBufferView | ArrayBuffer> | undefined
   #writer: WritableStreamDefaultController | undefined
-  #inflight: Promise<void> | undefined
+  /** Sends handed to the port whose `done` has not come yet. */
+  #sending = 0
+  /** The first send that failed; the writable is errored with it. */
+  #sendError: SocketError | undefined
+  /** Writes and `close()` waiting for every send out to finish. */
+  #drained: PromiseWithResolvers<void> | undefined
+  /** One callback for every send, so a datagram costs no closure. */
+  readonly #sent = (error?: SocketError): void => this.#onSent(error)
   #done = false
   #failure: unknown
   #stats: SocketStats = {
@@ -101,11 +126,7 @@ export class DatagramTransport {
   }
 
   async close(): Promise<void> {
-    while (this.#inflight !== undefined) {
-      const inflight = this.#inflight
-      await inflight.catch(() => {})
-      if (this.#inflight === inflight) this.#inflight = undefined
-    }
+    if (this.#sending > 0) await this.#drain().catch(() => {})
     this.#port.close()
   }
 
@@ -132,23 +153,46 @@ export class DatagramTransport {
     this.#events.close(error)
   }
 
-  #send(chunk: OutgoingDatagram | ArrayBufferView | ArrayBuffer): Promise<void> {
+  #send(chunk: OutgoingDatagram | ArrayBufferView | ArrayBuffer): Promise<void> | undefined {
     const { data, to } = this.#outgoing(chunk)
     if (this.#done) {
       throw (
         this.#failure ?? new SocketError('ERR_SOCKET_CLOSED', 'Cannot send: the socket is closed')
       )
     }
-    const sent = new Promise<void>((resolve, reject) => {
-      this.#port.send(data, to, (error) => {
-        if (error) return reject(error)
-        this.#stats.packetsSent++
-        this.#stats.bytesSent += data.byteLength
-        resolve()
-      })
-    })
-    this.#inflight = sent
-    return sent
+    this.#sending++
+    this.#stats.packetsSent++
+    this.#stats.bytesSent += data.byteLength
+    const now = this.#port.send(data, to, this.#sent)
+    if (now && this.#sending <= MAX_SENDS_OUT && this.#sendError === undefined) return undefined
+    return this.#drain()
+  }
+
+  /** Settles once no send is out; rejects once a send has failed. */
+  #drain(): Promise<void> {
+    if (this.#sendError !== undefined) return Promise.reject(this.#sendError)
+    if (this.#sending === 0) return Promise.resolve()
+    this.#drained ??= Promise.withResolvers<void>()
+    return this.#drained.promise
+  }
+
+  #onSent(error: SocketError | undefined): void {
+    this.#sending--
+    if (error !== undefined) {
+      this.#sendError ??= error
+      // The write that made this send may have resolved already: erroring
+      // the writable fails the next write and close(), as a rejected write does.
+      this.#writer?.error(error)
+      const drained = this.#drained
+      this.#drained = undefined
+      drained?.reject(error)
+      return
+    }
+    if (this.#sending === 0) {
+      const drained = this.#drained
+      this.#drained = undefined
+      drained?.resolve()
+    }
   }
 
   #outgoing(chunk: OutgoingDatagram | ArrayBufferView | ArrayBuffer): {

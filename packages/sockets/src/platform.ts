@@ -151,11 +151,16 @@ export interface DatagramBindRequest {
 export interface DatagramChannel {
   handler: DatagramHandler
   info(): ChannelInfo
+  /**
+   * Sends one datagram. Returns `true` if it went to the kernel at once (the
+   * write need not wait), `false` if it waits (not bound yet, a host name to
+   * resolve, a full send queue). `done` comes either way, once it is sent or failed.
+   */
   send(
     data: Uint8Array,
     to: { address: string; port: number } | undefined,
     done: (error?: SocketError) => void,
-  ): void
+  ): boolean
   close(): void
 }
 

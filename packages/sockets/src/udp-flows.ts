@@ -16,6 +16,9 @@ import type { DatagramChannel } from './platform.ts'
 
 interface Flow {
   transport: DatagramTransport
+  /** Traffic since the last sweep: a flag, so a datagram costs no clock read. */
+  seen: boolean
+  /** The sweep that last found traffic (or the flow's start). */
   lastSeen: number
 }
 
@@ -62,7 +65,7 @@ export class UdpFlows {
     const key = `${address}|${port}`
     const flow = this.#flows.get(key)
     if (flow !== undefined) {
-      flow.lastSeen = Date.now()
+      flow.seen = true
       flow.transport.deliver(data, address, port)
       return
     }
@@ -88,13 +91,13 @@ export class UdpFlows {
           peer,
           send: (data, to, done) => {
             const flow = this.#flows.get(key)
-            if (flow !== undefined) flow.lastSeen = Date.now()
+            if (flow !== undefined) flow.seen = true
             if (to !== undefined && (to.address !== address || to.port !== port)) {
               throw new TypeError(
                 'A UDP flow sends only to its own peer: to reach others, open new Socket({ type: "udp", local })',
               )
             }
-            this.#channel.send(data, peer, done)
+            return this.#channel.send(data, peer, done)
           },
           info: () => ({ ...this.#channel.info(), remoteAddress: address, remotePort: port }),
           close: () => {
@@ -105,7 +108,7 @@ export class UdpFlows {
         options.highWaterMark,
         events,
       )
-      this.#flows.set(key, { transport, lastSeen: Date.now() })
+      this.#flows.set(key, { transport, seen: false, lastSeen: Date.now() })
       transport.deliver(first, address, port)
       return transport
     }
@@ -113,9 +116,15 @@ export class UdpFlows {
   }
 
   #sweep(): void {
-    const cutoff = Date.now() - this.#idleTimeout
+    const now = Date.now()
+    const cutoff = now - this.#idleTimeout
     for (const [key, flow] of this.#flows) {
-      if (flow.lastSeen >= cutoff) continue
+      if (flow.seen) {
+        flow.seen = false
+        flow.lastSeen = now
+        continue
+      }
+      if (flow.lastSeen > cutoff) continue
       this.#flows.delete(key)
       flow.transport.ended(undefined)
     }

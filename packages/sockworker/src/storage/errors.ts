@@ -11,6 +11,8 @@ export type StorageErrorCode =
   | 'ERR_STORAGE_BUSY'
   /** This transaction ran past `timeout_ms`, so its lock lapsed; nothing was written. */
   | 'ERR_STORAGE_TX_EXPIRED'
+  /** The commit of the batch holding this write failed (disk full, I/O error); nothing of it was kept. */
+  | 'ERR_STORAGE_COMMIT_FAILED'
 
 /**
  * @example

@@ -2,13 +2,15 @@
  * The embedded storage backend: one SQLite file (`node:sqlite`) in WAL mode,
  * which a worker's replicas (separate processes) open together. SQLite's
  * own locks serialise writers across processes (`busy_timeout` makes them
- * wait instead of failing); a promise queue serialises this process's
- * operations so nothing interleaves inside an open transaction.
+ * wait instead of failing). In this process, the writes of one event-loop
+ * turn share one commit, and explicit transactions run alone
+ * (`group-commit.ts`).
  */
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { checkValue, expiryOf, promiseQueue, type Via, withTransactions } from './ops.ts'
+import { GroupCommit } from './group-commit.ts'
+import { checkValue, expiryOf, withTransactions } from './ops.ts'
 import type { ListOptions, Storage, StorageOps, StorageValue } from './types.ts'
 
 export interface SqliteStorageOptions {
@@ -59,25 +61,42 @@ export function openSqliteStorage(file: string, options: SqliteStorageOptions = 
   db.exec('PRAGMA synchronous = NORMAL')
   db.exec(SCHEMA)
   const ops = sqliteOps(db, options.now ?? Date.now)
+  const scheduler = schedulerFor(file)
+  const read = <T>(fn: () => Promise<T>) => scheduler.op(db, false, fn)
+  const write = <T>(fn: () => Promise<T>) => scheduler.op(db, true, fn)
+  const batched: StorageOps = {
+    get: (key) => read(() => ops.get(key)),
+    getMany: (keys) => read(() => ops.getMany(keys)),
+    ttl: (key) => read(() => ops.ttl(key)),
+    list: (options) => read(() => ops.list(options)),
+    put: (key, value, options) => write(() => ops.put(key, value, options)),
+    delete: (key) => write(() => ops.delete(key)),
+    expire: (key, expiresAt) => write(() => ops.expire(key, expiresAt)),
+  }
   return {
-    ...withTransactions(ops, (work) => runTransaction(db, ops, work), queueFor(file)),
-    close: () => db.close(),
+    ...withTransactions(batched, (work) =>
+      scheduler.exclusive(() => runTransaction(db, ops, work)),
+    ),
+    close: () => {
+      scheduler.commit(db)
+      db.close()
+    },
   }
 }
 
 /**
- * One queue per file in this process: a second connection's BEGIN IMMEDIATE
- * would block the thread synchronously while the first one's transaction
- * awaits, so connections to one file in one process take turns here.
+ * One scheduler per file in this process: a second connection's BEGIN
+ * IMMEDIATE would block the thread synchronously while the first one holds
+ * the write lock, so connections to one file in one process take turns here.
  */
-const queues = new Map<string, Via>()
+const schedulers = new Map<string, GroupCommit>()
 
-function queueFor(file: string): Via {
-  if (file === ':memory:') return promiseQueue()
+function schedulerFor(file: string): GroupCommit {
+  if (file === ':memory:') return new GroupCommit()
   const key = resolve(file)
-  let queue = queues.get(key)
-  if (!queue) queues.set(key, (queue = promiseQueue()))
-  return queue
+  let scheduler = schedulers.get(key)
+  if (!scheduler) schedulers.set(key, (scheduler = new GroupCommit()))
+  return scheduler
 }
 
 async function runTransaction<T>(

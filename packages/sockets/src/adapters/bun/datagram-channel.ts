@@ -99,18 +99,19 @@ export class BunDatagramChannel implements DatagramChannel {
     }
   }
 
-  send(data: Uint8Array, to: Destination | undefined, done: Done): void {
-    if (this.#closed)
-      return done(
-        this.#error ?? closedError(`Cannot send to ${this.#target(to)}: the socket is closed`),
-      )
+  /** `true` when Bun took the datagram at once (then `done` has come already). */
+  send(data: Uint8Array, to: Destination | undefined, done: Done): boolean {
+    if (this.#closed) {
+      done(this.#error ?? closedError(`Cannot send to ${this.#target(to)}: the socket is closed`))
+      return true
+    }
     const remote = this.#remote
     if (to !== undefined && remote !== undefined) {
       // Bun refuses a destination on a connected socket; sending elsewhere
       // than the peer is a caller's mistake.
       const peer = this.#socket?.remoteAddress?.address
       if (to.port !== remote.port || (to.address !== remote.hostname && to.address !== peer)) {
-        return done(
+        done(
           toSocketError(
             new TypeError(
               `This UDP socket is connected to ${this.#where}; it cannot send to ${formatAddress(to.address, to.port)}`,
@@ -118,16 +119,21 @@ export class BunDatagramChannel implements DatagramChannel {
             `send to ${formatAddress(to.address, to.port)}`,
           ),
         )
+        return true
       }
       to = undefined
     }
-    if (to !== undefined && !isIpLiteral(to.address)) return this.#sendByName(data, to, done)
+    if (to !== undefined && !isIpLiteral(to.address)) {
+      this.#sendByName(data, to, done)
+      return false
+    }
     if (this.#socket === undefined || this.#waiting.length > 0) {
       this.#waiting.push({ data, to, done })
-      return
+      return false
     }
-    if (this.#sendNow(this.#socket, data, to, done)) return
+    if (this.#sendNow(this.#socket, data, to, done)) return true
     this.#waiting.push({ data, to, done })
+    return false
   }
 
   close(): void {
@@ -145,7 +151,7 @@ export class BunDatagramChannel implements DatagramChannel {
     const fail = (error: unknown) => done(toSocketError(error, `send to ${this.#target(to)}`))
     bun.dns.lookup(to.address, { family: this.#family }).then(([first]) => {
       if (first === undefined) return fail({ code: 'DNS_ENOTFOUND' })
-      this.send(data, { address: first.address, port: to.port }, done)
+      return void this.send(data, { address: first.address, port: to.port }, done)
     }, fail)
   }
 

@@ -81,10 +81,14 @@ export class DenoDatagramChannel implements DatagramChannel {
     data: Uint8Array,
     to: { address: string; port: number } | undefined,
     done: (error?: SocketError) => void,
-  ): void {
+  ): boolean {
     const where = to ? formatAddress(to.address, to.port) : this.#where
     const fail = (error: unknown) => done(toSocketError(error, `send to ${where}`))
-    if (this.#closed) return fail(Object.assign(new Error('closed'), { name: 'BadResource' }))
+    if (this.#closed) {
+      fail(Object.assign(new Error('closed'), { name: 'BadResource' }))
+      return true
+    }
+    // Deno's conn.send() is asynchronous: the write waits for it.
     this.#ready
       .then(() => {
         const conn = this.#conn
@@ -104,6 +108,7 @@ export class DenoDatagramChannel implements DatagramChannel {
         return conn.send(data, target)
       })
       .then(() => done(), fail)
+    return false
   }
 
   close(): void {

@@ -3,7 +3,7 @@
  * addresses: IPv6 when either end is an IPv6 literal, IPv4 otherwise.
  */
 import { createSocket, type Socket as DgramSocket } from 'node:dgram'
-import { isIPv6 } from 'node:net'
+import { isIP, isIPv6 } from 'node:net'
 import { formatAddress } from '../../address.ts'
 import type { SocketError } from '../../errors.ts'
 import {
@@ -93,30 +93,22 @@ export class NodeDatagramChannel implements DatagramChannel {
     data: Uint8Array,
     to: { address: string; port: number } | undefined,
     done: (error?: SocketError) => void,
-  ): void {
+  ): boolean {
     if (this.#closed) {
-      return done(toSocketError({ code: 'ERR_STREAM_DESTROYED' }, `send to ${this.#where}`))
+      done(toSocketError({ code: 'ERR_STREAM_DESTROYED' }, `send to ${this.#where}`))
+      return true
     }
     if (!this.#ready) {
       this.#pending.push(() => this.send(data, to, done))
-      return
+      return false
     }
-    const sent = (error: Error | null) =>
-      done(
-        error
-          ? toSocketError(error, `send to ${to ? formatAddress(to.address, to.port) : this.#where}`)
-          : undefined,
-      )
-    if (to === undefined) {
-      this.#socket.send(data, sent)
-      return
-    }
+    if (to === undefined) return this.#sendTo(data, undefined, done)
     if (this.#connected) {
       // The kernel refuses a destination on a connected socket; sending
       // elsewhere than the peer would be a caller's mistake.
       const peer = this.#socket.remoteAddress()
       if (peer.port !== to.port || peer.address !== to.address) {
-        return done(
+        done(
           toSocketError(
             new TypeError(
               `This UDP socket is connected to ${this.#where}; it cannot send to ${formatAddress(to.address, to.port)}`,
@@ -124,11 +116,35 @@ export class NodeDatagramChannel implements DatagramChannel {
             `send to ${formatAddress(to.address, to.port)}`,
           ),
         )
+        return true
       }
-      this.#socket.send(data, sent)
-      return
+      return this.#sendTo(data, undefined, done)
     }
-    this.#socket.send(data, to.port, to.address, sent)
+    return this.#sendTo(data, to, done)
+  }
+
+  /**
+   * `true` if the datagram reached the kernel at once: dgram tries a
+   * synchronous send first and queues only what the kernel would not take
+   * (or what waits for a host name's lookup).
+   */
+  #sendTo(
+    data: Uint8Array,
+    to: { address: string; port: number } | undefined,
+    done: (error?: SocketError) => void,
+  ): boolean {
+    const sent = (error: Error | null) =>
+      done(
+        error
+          ? toSocketError(error, `send to ${to ? formatAddress(to.address, to.port) : this.#where}`)
+          : undefined,
+      )
+    if (to === undefined) this.#socket.send(data, sent)
+    else {
+      this.#socket.send(data, to.port, to.address, sent)
+      if (isIP(to.address) === 0) return false
+    }
+    return this.#socket.getSendQueueCount() === 0
   }
 
   close(): void {
