@@ -8,14 +8,7 @@ import { test } from 'node:test'
 import { listen } from '@sockworker/sockets'
 import { makeCerts } from '../helpers/certs.ts'
 import { alpn, describeQuic, echo, quicClient, quicServer } from './quic-util.ts'
-import {
-  expectUnsupported,
-  lacks,
-  pattern,
-  patternByte,
-  settlesWithin,
-  within,
-} from './util.ts'
+import { expectUnsupported, lacks, pattern, patternByte, settlesWithin, within } from './util.ts'
 
 const MiB = 1024 * 1024
 
