@@ -11,7 +11,9 @@ import assert from 'node:assert/strict'
 import { readFileSync, statSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { after, before, test } from 'node:test'
+import { createServer as createTlsServer } from 'node:tls'
 import { fileURLToPath } from 'node:url'
+import { makeCerts } from '../helpers/certs.ts'
 import { startCli, tempProject } from './cli.ts'
 import { type LineClient, openClient } from './support/clients.ts'
 import { fixture, jsonLog, type Served, serveProject } from './support/harness.ts'
@@ -28,7 +30,10 @@ const clients: LineClient[] = []
 const pids: Record<string, number> = {}
 
 before(async () => {
-  allowed = createServer((socket) => socket.end())
+  // TLS, so that a worker's TLS client is tested too; a plain TCP connect
+  // (the raw-handle tests) still opens and closes.
+  const certs = await makeCerts()
+  allowed = createTlsServer(certs.server, (socket) => socket.end('tls ok'))
   await new Promise<void>((resolve) => allowed.listen(0, '127.0.0.1', resolve))
   allowedPort = (allowed.address() as { port: number }).port
   named = createServer((socket) => socket.end())
@@ -60,6 +65,7 @@ ${listener}`
       'helper.js': 'export const helper = () => "imported"\n',
       'data.txt': 'beside the worker\n',
       'token.txt': 's3cret\n',
+      'ca.pem': certs.ca,
     },
     2,
   )
@@ -183,6 +189,10 @@ test('raw handles: process.binding, internals and the inspector are closed', asy
   assert.deepEqual(await ask('builtin-internal'), { ok: true, value: 'undefined' })
   assert.deepEqual(await ask('internal-binding'), { ok: true, value: 'undefined' })
   accessDenied('--allow-inspector')(await ask('inspector'))
+})
+
+test('TLS client: node:tls, loaded on first use after the lockdown, verifies and connects', async () => {
+  assert.deepEqual(await ask(`tls-connect ${allowedPort}`), { ok: true, value: 'tls ok' })
 })
 
 test('raw handles: a raw TCP connect meets the egress policy; the allowed target still connects', async () => {

@@ -119,6 +119,13 @@ const commands = {
     await socket.close()
     return 'connected'
   },
+  'tls-connect': async (port) => {
+    const ca = readFileSync(new URL('ca.pem', import.meta.url), 'utf8')
+    const socket = connect(`127.0.0.1:${port}`, { secureTransport: 'on', tls: { ca } })
+    const { value } = await socket.readable.getReader().read()
+    await socket.close()
+    return decoder.decode(value)
+  },
   'undo-kill': () => {
     Object.defineProperty(process, 'kill', { value: () => true })
     return 'redefined'

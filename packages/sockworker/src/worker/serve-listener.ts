@@ -8,7 +8,7 @@ import { createServer, type Socket as NetSocket, type Server } from 'node:net'
 import { listen } from '@sockworker/sockets'
 import { createTlsTerminator, fromNodeSocket } from '@sockworker/sockets/node'
 import type { ListenerConfig } from '../config/types.ts'
-import { readProxyHeader } from '../proxy-protocol/read-header.ts'
+import type { readProxyHeader } from '../proxy-protocol/read-header.ts'
 import { guardHttp, httpTimeouts } from './http-limits.ts'
 import type { ListenerDeps } from './listener-deps.ts'
 import { serveQuic } from './serve-quic.ts'
@@ -30,7 +30,7 @@ export async function serveListener(
   // node:http costs a replica about 16 MB and 100 ms (its ES module facade
   // loads undici), so it loads only for an HTTP listener.
   const server: Server =
-    config.type === 'http' ? await httpServer(deps) : streamServer(config, name, deps)
+    config.type === 'http' ? await httpServer(deps) : await streamServer(config, name, deps)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(handle as Parameters<Server['listen']>[0], () => resolve())
@@ -49,9 +49,19 @@ async function httpServer(deps: ListenerDeps): Promise<Server> {
   return server
 }
 
-function streamServer(config: ListenerConfig, name: string, deps: ListenerDeps): Server {
+async function streamServer(
+  config: ListenerConfig,
+  name: string,
+  deps: ListenerDeps,
+): Promise<Server> {
+  // The PROXY protocol's modules (six) load only for a listener that reads
+  // its header, and before the first connection rather than during it.
+  const readHeader =
+    config.proxyProtocol === 'off'
+      ? undefined
+      : (await import('../proxy-protocol/read-header.ts')).readProxyHeader
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
-  const accept = streamAcceptor(config, name, deps)
+  const accept = streamAcceptor(config, name, deps, readHeader)
   server.on('connection', (socket: NetSocket) => void accept(socket))
   return server
 }
@@ -77,13 +87,18 @@ async function serveUdp(
   return () => void listener.close()
 }
 
-function streamAcceptor(config: ListenerConfig, name: string, deps: ListenerDeps) {
+function streamAcceptor(
+  config: ListenerConfig,
+  name: string,
+  deps: ListenerDeps,
+  readHeader: typeof readProxyHeader | undefined,
+) {
   const { admission, dispatcher, log, metrics, worker } = deps
   const { handshakeTimeoutMs, headerTimeoutMs } = worker.limits
   const terminate =
     config.type === 'tls' && config.tls ? createTlsTerminator(toTlsOptions(config)) : undefined
   const startTlsMaterial = config.type === 'tcp' && config.tls ? toTlsOptions(config) : undefined
-  const pending = config.proxyProtocol !== 'off' || terminate !== undefined
+  const pending = readHeader !== undefined || terminate !== undefined
   const dispatch = (socket: NetSocket, peer?: { address: string; port: number }) =>
     dispatcher.connect(
       fromNodeSocket(socket, {
@@ -115,8 +130,8 @@ function streamAcceptor(config: ListenerConfig, name: string, deps: ListenerDeps
     raw: NetSocket,
   ): Promise<{ socket: NetSocket; peer?: { address: string; port: number } } | undefined> {
     let peer: { address: string; port: number } | undefined
-    if (config.proxyProtocol !== 'off') {
-      const read = await readProxyHeader(raw, config.proxyProtocol, headerTimeoutMs)
+    if (readHeader !== undefined && config.proxyProtocol !== 'off') {
+      const read = await readHeader(raw, config.proxyProtocol, headerTimeoutMs)
       if (!read.ok) {
         // A timeout is a slow or silent client, counted in header_timeouts_total;
         // a bad header is a misconfigured proxy, worth a warning.

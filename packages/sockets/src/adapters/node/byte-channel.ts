@@ -3,7 +3,6 @@
  * nothing is read from the kernel until the core's readable asks for it.
  */
 import type { Socket as NetSocket } from 'node:net'
-import { TLSSocket, connect as tlsConnect } from 'node:tls'
 import type { SocketError } from '../../errors.ts'
 import {
   type ByteChannel,
@@ -14,7 +13,8 @@ import {
   unattachedHandler,
 } from '../../platform.ts'
 import { toSocketError } from './errors.ts'
-import { clientTlsOptions, describeTls, serverTlsOptions } from './tls.ts'
+import { nodeTls } from './lazy.ts'
+import { clientTlsOptions, describeTls, isTlsSocket, serverTlsOptions } from './tls.ts'
 
 export interface NodeChannelOptions {
   /** The peer, for error messages, as "db:5432". */
@@ -51,7 +51,7 @@ export class NodeByteChannel implements ByteChannel {
       remotePort: socket.remotePort,
       localAddress: socket.localAddress,
       localPort: socket.localPort,
-      tls: socket instanceof TLSSocket && this.#open ? describeTls(socket) : undefined,
+      tls: isTlsSocket(socket) && this.#open ? describeTls(socket) : undefined,
     }
   }
 
@@ -101,8 +101,8 @@ export class NodeByteChannel implements ByteChannel {
     const socket = this.#socket
     const secured =
       params.role === 'client'
-        ? tlsConnect({ ...clientTlsOptions(params), socket })
-        : new TLSSocket(socket, { ...serverTlsOptions(params.tls), isServer: true })
+        ? nodeTls().connect({ ...clientTlsOptions(params), socket })
+        : new (nodeTls().TLSSocket)(socket, { ...serverTlsOptions(params.tls), isServer: true })
     secured.setTimeout(socket.timeout ?? 0)
     return new NodeByteChannel(secured, {
       peer: this.#peer,

@@ -5,13 +5,13 @@
  * still hand its workers the standard API.
  */
 import type { Socket as NetSocket } from 'node:net'
-import { TLSSocket } from 'node:tls'
 import { formatAddress } from '../../address.ts'
 import { streamAttachment } from '../../attachment.ts'
 import type { ByteChannel } from '../../platform.ts'
 import { Socket } from '../../socket.ts'
 import type { TlsOptions } from '../../types.ts'
 import { NodeByteChannel } from './byte-channel.ts'
+import { isTlsSocket } from './tls.ts'
 
 export interface FromNodeOptions {
   /** Material for `socket.startTls()` on a plaintext connection. Default: none (no upgrade). */
@@ -34,7 +34,7 @@ export interface FromNodeOptions {
  * server.on('connection', (raw) => handle(fromNodeSocket(raw, { tls: { cert, key } })))
  */
 export function fromNodeSocket(socket: NetSocket, options: FromNodeOptions = {}): Socket {
-  const secure = socket instanceof TLSSocket
+  const secure = isTlsSocket(socket)
   const peer = options.peer ?? {
     address: socket.remoteAddress ?? '?',
     port: socket.remotePort ?? 0,

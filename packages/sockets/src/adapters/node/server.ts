@@ -3,7 +3,6 @@
  * server hands them over once the handshake is done.
  */
 import { createServer as createNetServer, type Socket as NetSocket, type Server } from 'node:net'
-import { createServer as createTlsServer } from 'node:tls'
 import { formatAddress } from '../../address.ts'
 import {
   type ListenRequest,
@@ -13,6 +12,7 @@ import {
 } from '../../platform.ts'
 import { NodeByteChannel } from './byte-channel.ts'
 import { toSocketError } from './errors.ts'
+import { nodeTls } from './lazy.ts'
 import { serverTlsOptions } from './tls.ts'
 
 export class NodeStreamServer implements StreamServer {
@@ -24,7 +24,7 @@ export class NodeStreamServer implements StreamServer {
   constructor(request: ListenRequest) {
     const where = formatAddress(request.hostname, request.port)
     const server = request.tls
-      ? createTlsServer({ ...serverTlsOptions(request.tls.tls), allowHalfOpen: true })
+      ? nodeTls().createServer({ ...serverTlsOptions(request.tls.tls), allowHalfOpen: true })
       : createNetServer({ allowHalfOpen: true, pauseOnConnect: true })
     const event = request.tls ? 'secureConnection' : 'connection'
     server.on(event, (socket: NetSocket) => {

@@ -3,10 +3,11 @@
  * contexts are built once per listener, not once per connection.
  */
 import type { Socket as NetSocket } from 'node:net'
-import { createSecureContext, TLSSocket } from 'node:tls'
+import type { TLSSocket } from 'node:tls'
 import { SocketError } from '../../errors.ts'
 import type { TlsOptions } from '../../types.ts'
 import { toSocketError } from './errors.ts'
+import { nodeTls } from './lazy.ts'
 import { serverTlsOptions } from './tls.ts'
 
 /**
@@ -18,6 +19,7 @@ export function createTlsTerminator(
   tls: TlsOptions,
 ): (socket: NetSocket, handshakeTimeout: number) => Promise<TLSSocket> {
   const options = serverTlsOptions(tls)
+  const { createSecureContext, TLSSocket } = nodeTls()
   const secureContext = createSecureContext(options)
   return (socket, handshakeTimeout) =>
     new Promise((resolve, reject) => {

@@ -1,15 +1,17 @@
 /**
  * Our TLS options in Node's terms, and Node's TLS state in ours.
  */
+
+import type { Socket as NetSocket } from 'node:net'
 import type {
   ConnectionOptions,
   TlsOptions as NodeTlsOptions,
   SecureContext,
   TLSSocket,
 } from 'node:tls'
-import { checkServerIdentity, createSecureContext } from 'node:tls'
 import type { TlsParams } from '../../platform.ts'
 import type { TlsInfo, TlsOptions } from '../../types.ts'
+import { nodeTls } from './lazy.ts'
 
 type Pem = string | Uint8Array
 
@@ -34,7 +36,7 @@ export function clientTlsOptions(params: TlsParams): ConnectionOptions {
     // SNI must not carry an IP address (RFC 6066 §3), but the certificate is
     // still checked against the name or address the caller asked for.
     options.servername = isIpLiteral(name) ? '' : name
-    options.checkServerIdentity = (_host, cert) => checkServerIdentity(name, cert)
+    options.checkServerIdentity = (_host, cert) => nodeTls().checkServerIdentity(name, cert)
   }
   if (params.alpn !== undefined) options.ALPNProtocols = params.alpn
   return options
@@ -50,7 +52,7 @@ export function serverTlsOptions(tls: TlsOptions): NodeTlsOptions {
   for (const [name, material] of Object.entries(tls.sni ?? {})) {
     contexts.set(
       name.toLowerCase(),
-      createSecureContext({ cert: pem(material.cert), key: pem(material.key) } as never),
+      nodeTls().createSecureContext({ cert: pem(material.cert), key: pem(material.key) } as never),
     )
   }
   const options: NodeTlsOptions = {
@@ -79,6 +81,14 @@ function matchSni(
   if (exact !== undefined) return exact
   const dot = name.indexOf('.')
   return dot === -1 ? undefined : contexts.get(`*${name.slice(dot)}`)
+}
+
+/**
+ * Whether `socket` is a `tls.TLSSocket`, asked without loading `node:tls`
+ * (as `instanceof` would): a TLSSocket, and only one, has `encrypted` set.
+ */
+export function isTlsSocket(socket: NetSocket): socket is TLSSocket {
+  return (socket as Partial<TLSSocket>).encrypted === true
 }
 
 /** What `info.tls` reports. */

@@ -1,7 +1,7 @@
 /** quiche configurations from our TLS options and transport parameters. */
-import { rootCertificates } from 'node:tls'
 import type { QuicParams } from '../../../quic/platform.ts'
 import type { TlsOptions } from '../../../types.ts'
+import { nodeTls } from '../lazy.ts'
 import { type Config, quiche } from './binding.ts'
 
 const encoder = new TextEncoder()
@@ -12,7 +12,7 @@ function pem(value: string | Uint8Array): Uint8Array {
 
 /** The trusted roots as one PEM bundle: the caller's `ca`, or Node's bundled roots. */
 function trusted(ca: TlsOptions['ca']): Uint8Array {
-  const list = ca === undefined ? rootCertificates : Array.isArray(ca) ? ca : [ca]
+  const list = ca === undefined ? nodeTls().rootCertificates : Array.isArray(ca) ? ca : [ca]
   const parts = list.map((item) => new TextDecoder().decode(pem(item)).trim())
   return encoder.encode(`${parts.join('\n')}\n`)
 }

@@ -3,7 +3,6 @@
  * packet to its connection by destination connection ID and accepts new
  * ones from Initial packets.
  */
-import { randomBytes, X509Certificate } from 'node:crypto'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { lookup } from 'node:dns/promises'
 import { isIP, isIPv6 } from 'node:net'
@@ -15,6 +14,7 @@ import type {
   QuicServerHandler,
 } from '../../../quic/platform.ts'
 import { toSocketError } from '../errors.ts'
+import { nodeCrypto } from '../lazy.ts'
 import { initialPacket, quiche } from './binding.ts'
 import { makeConfig } from './config.ts'
 import { type HostPort, type PacketPath, QuicheConnection } from './connection.ts'
@@ -40,7 +40,7 @@ function peerOf(info: { address: string; port: number }): HostPort {
 }
 
 function matchesAddress(der: Uint8Array | undefined, address: string): boolean {
-  return der !== undefined && new X509Certificate(der).checkIP(address) !== undefined
+  return der !== undefined && new (nodeCrypto().X509Certificate)(der).checkIP(address) !== undefined
 }
 
 /**
@@ -83,7 +83,7 @@ export function connectQuic(request: QuicConnectRequest): QuicheConnection {
       udp.connect(remote.port, address, (error?: Error) => (error ? reject(error) : resolve())),
     )
     local.port = udp.address().port
-    const scid = randomBytes(idLength)
+    const scid = nodeCrypto().randomBytes(idLength)
     // RFC 6066 §3: no SNI for an address; the certificate is checked against it below.
     const servername = isIP(request.servername) === 0 ? request.servername : null
     connection.start(quiche().Connection.connect(servername, scid, local, remote, config))
@@ -175,7 +175,7 @@ export class QuicheServer implements QuicServer {
   }
 
   #accept(packet: Buffer, from: HostPort, clientId: string): void {
-    const scid = randomBytes(idLength)
+    const scid = nodeCrypto().randomBytes(idLength)
     const conn = quiche().Connection.accept(scid, null, this.#local, from, this.#config)
     const own = this.#request.reusePort
       ? ownSocket(

@@ -1,8 +1,22 @@
-/** The Node.js QUIC engine: quiche, driven by our own loop (see docs/decisions.md). */
+/**
+ * The Node.js QUIC engine: quiche, driven by our own loop (see
+ * docs/decisions.md). Its modules load on the first QUIC socket or
+ * listener, not with the socket API: most processes never use QUIC.
+ */
+import { createRequire } from 'node:module'
+import { extname } from 'node:path'
 import type { QuicPlatform } from '../../../quic/platform.ts'
-import { connectQuic, QuicheServer } from './endpoint.ts'
+import { lazy } from '../lazy.ts'
+
+/**
+ * `require()`, because `connectQuic` and `listenQuic` return at once;
+ * Node 24 and Bun load an ES module (this one's `.ts` or built `.js`) so.
+ */
+const engine = lazy((): typeof import('./endpoint.ts') =>
+  createRequire(import.meta.url)(`./endpoint${extname(import.meta.url)}`),
+)
 
 export const nodeQuicPlatform: QuicPlatform = {
-  connectQuic,
-  listenQuic: (request) => new QuicheServer(request),
+  connectQuic: (request) => engine().connectQuic(request),
+  listenQuic: (request) => new (engine().QuicheServer)(request),
 }

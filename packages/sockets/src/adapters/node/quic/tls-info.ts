@@ -1,11 +1,11 @@
 /** `info.tls` for a QUIC connection, from what quiche reports. */
-import { X509Certificate } from 'node:crypto'
 import type { PeerCertificate, TlsInfo } from '../../../types.ts'
+import { nodeCrypto } from '../lazy.ts'
 import type { Connection } from './binding.ts'
 
 function peerCertificate(der: Uint8Array | undefined): PeerCertificate | undefined {
   if (der === undefined) return undefined
-  const cert = new X509Certificate(der)
+  const cert = new (nodeCrypto().X509Certificate)(der)
   const name = (text: string) => text.split('\n').filter(Boolean).join(', ')
   return {
     subject: name(cert.subject),
