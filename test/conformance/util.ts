@@ -239,8 +239,10 @@ const unsupportedOn = {
   'QUIC stream reset': ['deno'],
   /** Deno 2.9's QUIC (quinn) keeps its own windows: 1.25 MB per stream. */
   'QUIC flow-control windows': ['deno'],
-  /** Deno.QuicEndpoint binds its own socket and its listener takes one certificate, no client auth. */
-  'QUIC listener reusePort, requestCert, tls.sni': ['deno'],
+  /** Deno.QuicEndpoint binds its own socket and asks no client for a certificate. */
+  'QUIC listener reusePort, requestCert': ['deno'],
+  /** quiche's binding and Deno.QuicEndpoint take one certificate per listener. */
+  'QUIC listener tls.sni': ['node', 'deno', 'bun'],
   'TLS client certificates on the server': ['deno'],
   'tls.verify: false': ['deno'],
   'keepAlive delay': ['deno'],

@@ -131,6 +131,23 @@ export function noQuic(
   return { connectQuic: refuse, listenQuic: refuse }
 }
 
+/**
+ * A listener that fails as it starts, for an option its engine cannot
+ * honour: `opened` rejects with `error`, as it would for a port in use.
+ *
+ * @example
+ * if (cannot) return refusedServer(unsupported('Node.js', 'tls.sni on QUIC listeners'))
+ */
+export function refusedServer(error: SocketError): QuicServer {
+  const server: QuicServer = {
+    handler: { listening() {}, connection() {}, close() {} },
+    close() {},
+  }
+  // The core installs its handler after listenQuic returns.
+  queueMicrotask(() => server.handler.close(error))
+  return server
+}
+
 /** Made by the QUIC module, so that `socket.ts` need not import it. */
 let openQuicSocket: ((init: object) => object) | undefined
 

@@ -5,7 +5,8 @@
  */
 import { createRequire } from 'node:module'
 import { extname } from 'node:path'
-import type { QuicPlatform } from '../../../quic/platform.ts'
+import { unsupported } from '../../../errors.ts'
+import { type QuicListenRequest, type QuicPlatform, refusedServer } from '../../../quic/platform.ts'
 import { lazy } from '../lazy.ts'
 
 /**
@@ -18,5 +19,18 @@ const engine = lazy((): typeof import('./endpoint.ts') =>
 
 export const nodeQuicPlatform: QuicPlatform = {
   connectQuic: (request) => engine().connectQuic(request),
-  listenQuic: (request) => new (engine().QuicheServer)(request),
+  listenQuic: (request) =>
+    hasSniMap(request)
+      ? refusedServer(
+          unsupported(
+            'Bun' in globalThis ? 'Bun' : 'Node.js',
+            'choosing a QUIC server certificate by SNI (tls.sni): its quiche binding takes one certificate per listener',
+            'give the listener one certificate in tls.cert and tls.key',
+          ),
+        )
+      : new (engine().QuicheServer)(request),
+}
+
+function hasSniMap(request: QuicListenRequest): boolean {
+  return request.tls.sni !== undefined && Object.keys(request.tls.sni).length > 0
 }
