@@ -64,6 +64,34 @@ test('an echo through pipeTo returns 8 MiB byte for byte', limit, async () => {
   }
 })
 
+test('an echo that ends its input returns every byte before the FIN', limit, async () => {
+  // The fast path reads ahead while a write is outstanding and batches the
+  // reads of one turn: the FIN that follows them in the same turn must wait.
+  for (const size of [1, 70_000, 300_000, 3 * 1024 * 1024, 8 * 1024 * 1024]) {
+    await using s = await server()
+    const client = connect(s.address, { allowHalfOpen: true })
+    const accepted = await s.accept.next()
+    try {
+      void accepted.readable.pipeTo(accepted.writable).catch(() => {})
+      const writer = client.writable.getWriter()
+      // Read only once the FIN is out: the echo's writes stall meanwhile,
+      // so that the pipe holds chunks it read ahead when the FIN arrives.
+      await within(
+        writer.write(pattern(size)).then(() => writer.close()),
+        10_000,
+        `sending ${size} bytes`,
+      )
+      const echoed = await within(readAll(client.readable), 10_000, `the echo of ${size} bytes`)
+      assert.equal(echoed.byteLength, size, `bytes echoed of ${size}`)
+      for (let i = 0; i < size; i++) {
+        if (echoed[i] !== patternByte(i)) assert.fail(`byte ${i} of ${size} differs`)
+      }
+    } finally {
+      await dispose(client, accepted)
+    }
+  }
+})
+
 test('bytes queued in the readable before pipeTo go out first, in order', limit, async () => {
   await using p = await pair()
   const reader = p.accepted.readable.getReader()
