@@ -216,7 +216,9 @@ export class StreamTransport implements PipeEnd {
       },
       { highWaterMark: 1 },
     )
-    gateReadyOnOpen(writable, this.#open.promise)
+    // An accepted connection is open already: its writers need no gate,
+    // which costs each one an own property (docs/benchmarks.md, idle memory).
+    if (this.#options.connecting) gateReadyOnOpen(writable, this.#open.promise)
     pipeEnds.set(writable, this)
     return writable
   }
