@@ -128,6 +128,47 @@ test('a proxy pipes both ways, and the end of input closes the far side', limit,
   assert.equal(decoder.decode(await readAll(front.client.readable)), 'late reply')
 })
 
+test(
+  "closing a pipe's destination under a steady stream sends what the pipe read, then FIN",
+  limit,
+  async () => {
+    await using front = await pair()
+    await using back = await pair()
+    front.accepted.readable.pipeTo(back.client.writable).catch(() => {})
+    const writer = front.client.writable.getWriter()
+    let sending = true
+    const chunk = pattern(64 * 1024)
+    const producer = (async () => {
+      while (sending) await writer.write(chunk)
+    })()
+    producer.catch(() => {})
+    const reader = back.accepted.readable.getReader()
+    const first = await within(
+      readBytes(reader, 1024 * 1024),
+      5000,
+      'the first MiB through the proxy',
+    )
+    // The stream keeps coming while the destination closes: close() waits for
+    // the bytes the pipe had read, not for ever.
+    const reading = (async () => {
+      let got = first.byteLength
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return got
+        for (let i = 0; i < value.byteLength; i++) {
+          if (value[i] !== patternByte((got + i) % (64 * 1024)))
+            assert.fail(`byte ${got + i} differs`)
+        }
+        got += value.byteLength
+      }
+    })()
+    await within(back.client.close(), 5000, 'close() under a steady stream')
+    const got = await within(reading, 5000, 'the FIN after the last byte')
+    sending = false
+    assert.ok(got >= first.byteLength)
+  },
+)
+
 test('preventClose: the writable stays open after the source ends', limit, async () => {
   await using p = await pair({ allowHalfOpen: true })
   const piping = p.accepted.readable.pipeTo(p.accepted.writable, { preventClose: true })

@@ -158,8 +158,11 @@ const fullRead = 16 * 1024
  * as the channel contract asks. Chunks that arrive while a write is
  * outstanding, or in the same turn as a large one, wait in order and go out
  * together, as one `writev` where the channel has it: bigger writes, fewer
- * system calls. `source` is held once `batchBytes` wait. `idle()` resolves
- * once nothing waits, so that the end of input goes out after the last byte.
+ * system calls. `source` is held once `batchBytes` wait.
+ *
+ * `idle()` resolves once the runtime let go of every chunk pushed so far,
+ * so that the end of output goes out after them; chunks pushed later do
+ * not hold it up, so a steady stream cannot delay a `close()` for ever.
  */
 interface Forwarder {
   push(chunk: Uint8Array): void
@@ -169,23 +172,25 @@ interface Forwarder {
 function forwarder(source: PipeEnd, dest: PipeEnd): Forwarder {
   let queue: Uint8Array[] = []
   let queued = 0
-  let outstanding = false
+  let outstanding = 0
   let scheduled = false
-  let drained: PromiseWithResolvers<void> | undefined
+  let pushed = 0
+  let written = 0
+  const waiting: Array<{ upTo: number; resolve: () => void }> = []
   const flush = () => {
-    while (!outstanding && queue.length > 0) {
+    while (outstanding === 0 && queue.length > 0) {
       const chunks = queue
       queue = []
       queued = 0
-      outstanding = !dest.forward(chunks, released)
+      if (dest.forward(chunks, released)) written += chunks.length
+      else outstanding = chunks.length
     }
-    source.hold(false)
-    if (outstanding || scheduled) return
-    drained?.resolve()
-    drained = undefined
+    if (queued < batchBytes) source.hold(false)
+    while (waiting.length > 0 && (waiting[0]?.upTo ?? 0) <= written) waiting.shift()?.resolve()
   }
   const released = () => {
-    outstanding = false
+    written += outstanding
+    outstanding = 0
     flush()
   }
   const flushAtEndOfTurn = () => {
@@ -194,21 +199,23 @@ function forwarder(source: PipeEnd, dest: PipeEnd): Forwarder {
   }
   return {
     push(chunk) {
+      pushed++
       queue.push(chunk)
       queued += chunk.byteLength
       if (queued >= batchBytes) {
-        if (outstanding) return source.hold(true)
+        if (outstanding > 0) return source.hold(true)
         return flush()
       }
-      if (outstanding || scheduled) return
+      if (outstanding > 0 || scheduled) return
       if (chunk.byteLength < fullRead) return flush()
       scheduled = atEndOfTurn(flushAtEndOfTurn)
       if (!scheduled) flush()
     },
     idle() {
-      if (!outstanding && !scheduled && queue.length === 0) return Promise.resolve()
-      drained ??= Promise.withResolvers<void>()
-      return drained.promise
+      if (written === pushed) return Promise.resolve()
+      const { promise, resolve } = Promise.withResolvers<void>()
+      waiting.push({ upTo: pushed, resolve })
+      return promise
     },
   }
 }
