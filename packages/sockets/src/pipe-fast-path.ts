@@ -35,6 +35,8 @@ export interface PipeEnd {
   hold(held: boolean): void
   /** While a pipe writes here, how to wait until it holds no chunk: the end of output waits for it. */
   fedBy(idle: (() => Promise<void>) | undefined): void
+  /** Whether the channel below writes a list of chunks in one call (`writev`): then batching pays. */
+  writesMany(): boolean
   /** Writes `chunks` below the writable, in order; `done` runs once the runtime let go. Returns whether it already has. */
   forward(chunks: Uint8Array[], done: () => void): boolean
 }
@@ -170,6 +172,10 @@ interface Forwarder {
 }
 
 function forwarder(source: PipeEnd, dest: PipeEnd): Forwarder {
+  // Without `writev`, a batch would cost a copy: each chunk goes out on its
+  // own, and the source pauses while a write is outstanding (a QUIC stream).
+  const batching = dest.writesMany()
+  const limit = batching ? batchBytes : 0
   let queue: Uint8Array[] = []
   let queued = 0
   let outstanding = 0
@@ -185,7 +191,8 @@ function forwarder(source: PipeEnd, dest: PipeEnd): Forwarder {
       if (dest.forward(chunks, released)) written += chunks.length
       else outstanding = chunks.length
     }
-    if (queued < batchBytes) source.hold(false)
+    // Read on while there is room to read ahead, or nothing is outstanding.
+    source.hold(outstanding > 0 && queued >= limit)
     while (waiting.length > 0 && (waiting[0]?.upTo ?? 0) <= written) waiting.shift()?.resolve()
   }
   const released = () => {
@@ -202,7 +209,7 @@ function forwarder(source: PipeEnd, dest: PipeEnd): Forwarder {
       pushed++
       queue.push(chunk)
       queued += chunk.byteLength
-      if (queued >= batchBytes) {
+      if (queued >= limit) {
         if (outstanding > 0) return source.hold(true)
         return flush()
       }

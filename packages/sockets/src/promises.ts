@@ -22,7 +22,16 @@ let due: Array<() => void> = []
 function runDue(): void {
   const tasks = due
   due = []
-  for (const task of tasks) task()
+  for (const task of tasks) {
+    try {
+      task()
+    } catch (error) {
+      // One task's failure must not strand the others: report it apart.
+      queueMicrotask(() => {
+        throw error
+      })
+    }
+  }
 }
 
 /**

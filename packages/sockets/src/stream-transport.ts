@@ -248,6 +248,10 @@ export class StreamTransport implements PipeEnd {
     this.#channel.resume()
   }
 
+  writesMany(): boolean {
+    return this.#channel.writev !== undefined
+  }
+
   forward(chunks: Uint8Array[], done: () => void): boolean {
     // A writable that closed under the pipe: the pipe is shutting down too.
     if (this.#writeDone) return true
