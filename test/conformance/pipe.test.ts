@@ -64,6 +64,34 @@ test('an echo through pipeTo returns 8 MiB byte for byte', limit, async () => {
   }
 })
 
+test('an echo that ends its input returns every byte before the FIN', limit, async () => {
+  // The fast path reads ahead while a write is outstanding and batches the
+  // reads of one turn: the FIN that follows them in the same turn must wait.
+  for (const size of [1, 70_000, 300_000, 3 * 1024 * 1024, 8 * 1024 * 1024]) {
+    await using s = await server()
+    const client = connect(s.address, { allowHalfOpen: true })
+    const accepted = await s.accept.next()
+    try {
+      void accepted.readable.pipeTo(accepted.writable).catch(() => {})
+      const writer = client.writable.getWriter()
+      // Read only once the FIN is out: the echo's writes stall meanwhile,
+      // so that the pipe holds chunks it read ahead when the FIN arrives.
+      await within(
+        writer.write(pattern(size)).then(() => writer.close()),
+        10_000,
+        `sending ${size} bytes`,
+      )
+      const echoed = await within(readAll(client.readable), 10_000, `the echo of ${size} bytes`)
+      assert.equal(echoed.byteLength, size, `bytes echoed of ${size}`)
+      for (let i = 0; i < size; i++) {
+        if (echoed[i] !== patternByte(i)) assert.fail(`byte ${i} of ${size} differs`)
+      }
+    } finally {
+      await dispose(client, accepted)
+    }
+  }
+})
+
 test('bytes queued in the readable before pipeTo go out first, in order', limit, async () => {
   await using p = await pair()
   const reader = p.accepted.readable.getReader()
@@ -99,6 +127,47 @@ test('a proxy pipes both ways, and the end of input closes the far side', limit,
   await within(down, 5000, 'the downstream pipe to finish')
   assert.equal(decoder.decode(await readAll(front.client.readable)), 'late reply')
 })
+
+test(
+  "closing a pipe's destination under a steady stream sends what the pipe read, then FIN",
+  limit,
+  async () => {
+    await using front = await pair()
+    await using back = await pair()
+    front.accepted.readable.pipeTo(back.client.writable).catch(() => {})
+    const writer = front.client.writable.getWriter()
+    let sending = true
+    const chunk = pattern(64 * 1024)
+    const producer = (async () => {
+      while (sending) await writer.write(chunk)
+    })()
+    producer.catch(() => {})
+    const reader = back.accepted.readable.getReader()
+    const first = await within(
+      readBytes(reader, 1024 * 1024),
+      5000,
+      'the first MiB through the proxy',
+    )
+    // The stream keeps coming while the destination closes: close() waits for
+    // the bytes the pipe had read, not for ever.
+    const reading = (async () => {
+      let got = first.byteLength
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return got
+        for (let i = 0; i < value.byteLength; i++) {
+          if (value[i] !== patternByte((got + i) % (64 * 1024)))
+            assert.fail(`byte ${got + i} differs`)
+        }
+        got += value.byteLength
+      }
+    })()
+    await within(back.client.close(), 5000, 'close() under a steady stream')
+    const got = await within(reading, 5000, 'the FIN after the last byte')
+    sending = false
+    assert.ok(got >= first.byteLength)
+  },
+)
 
 test('preventClose: the writable stays open after the source ends', limit, async () => {
   await using p = await pair({ allowHalfOpen: true })

@@ -26,3 +26,16 @@ export function ownedBytes(chunk: Uint8Array): Uint8Array {
     ? chunk
     : chunk.slice()
 }
+
+/** One buffer holding `chunks` in order: one copy, for a channel that cannot write a list. */
+export function joinBytes(chunks: Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const chunk of chunks) length += chunk.byteLength
+  const joined = new Uint8Array(length)
+  let offset = 0
+  for (const chunk of chunks) {
+    joined.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return joined
+}

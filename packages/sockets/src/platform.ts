@@ -73,6 +73,12 @@ export interface ByteChannel {
    * then may the caller reuse it.
    */
   write(chunk: Uint8Array, done: (error?: SocketError) => void): boolean
+  /**
+   * Optional: sends `chunks` in order, as one system call where the runtime
+   * can (`writev`), with `write()`'s contract for the lot. Without it, the
+   * core joins them into one buffer first.
+   */
+  writev?(chunks: Uint8Array[], done: (error?: SocketError) => void): boolean
   /** Sends FIN after pending writes; `done` runs when it is sent. */
   end(done: (error?: SocketError) => void): void
   destroy(error?: SocketError): void

@@ -8,7 +8,7 @@
  * streams carry on over it: that is what an in-place upgrade means.
  */
 
-import { ownedBytes, toBytes } from './bytes.ts'
+import { joinBytes, ownedBytes, toBytes } from './bytes.ts'
 import { closedError, SocketError } from './errors.ts'
 import { fastPipe, type PipeEnd, type PipeOptions } from './pipe-fast-path.ts'
 import type { ByteChannel, ChannelInfo, TlsParams } from './platform.ts'
@@ -54,6 +54,8 @@ export class StreamTransport implements PipeEnd {
   #paused = true
   /** Set while a `pipeTo` fast path takes the incoming bytes. */
   #divert: ((chunk: Uint8Array) => void) | undefined
+  /** Set while a `pipeTo` fast path writes here: resolves once it holds no chunk. */
+  #fedIdle: (() => Promise<void>) | undefined
   #finished = false
   #stats: SocketStats = {
     bytesSent: 0,
@@ -214,7 +216,9 @@ export class StreamTransport implements PipeEnd {
       },
       { highWaterMark: 1 },
     )
-    gateReadyOnOpen(writable, this.#open.promise)
+    // An accepted connection is open already: its writers need no gate,
+    // which costs each one an own property (docs/benchmarks.md, idle memory).
+    if (this.#options.connecting) gateReadyOnOpen(writable, this.#open.promise)
     pipeEnds.set(writable, this)
     return writable
   }
@@ -232,6 +236,10 @@ export class StreamTransport implements PipeEnd {
     if (sink !== undefined) this.hold(false)
   }
 
+  fedBy(idle: (() => Promise<void>) | undefined): void {
+    this.#fedIdle = idle
+  }
+
   /** Pauses, or resumes unless mid-upgrade or done: the readable's pull uses it too. */
   hold(held: boolean): void {
     if (held) return this.#pause()
@@ -240,17 +248,28 @@ export class StreamTransport implements PipeEnd {
     this.#channel.resume()
   }
 
-  forward(chunk: Uint8Array, done: () => void): boolean {
+  writesMany(): boolean {
+    return this.#channel.writev !== undefined
+  }
+
+  forward(chunks: Uint8Array[], done: () => void): boolean {
     // A writable that closed under the pipe: the pipe is shutting down too.
     if (this.#writeDone) return true
+    const channel = this.#channel
     const count = () => {
-      this.#stats.bytesSent += chunk.byteLength
-      this.#stats.packetsSent++
+      for (const chunk of chunks) this.#stats.bytesSent += chunk.byteLength
+      this.#stats.packetsSent += chunks.length
     }
-    const released = this.#channel.write(chunk, (error) => {
+    const written = (error?: SocketError) => {
       if (error === undefined) count()
       done()
-    })
+    }
+    const released =
+      chunks.length === 1
+        ? channel.write(chunks[0] as Uint8Array, written)
+        : channel.writev !== undefined
+          ? channel.writev(chunks, written)
+          : channel.write(joinBytes(chunks), written)
     if (released) count()
     return released
   }
@@ -285,6 +304,8 @@ export class StreamTransport implements PipeEnd {
   async #flushWrites(): Promise<void> {
     // Once the writable is closed, the stream has already delivered its queue.
     if (this.#writeDone && this.#inflight === undefined) return
+    // A pipe's chunks are in no stream queue: they go out before the FIN.
+    await this.#fedIdle?.()
     // The stream's queue is out of our reach (a caller may hold a writer),
     // but the stream feeds the sink its next chunk as soon as a write
     // settles (and its first a few microtasks after it is written), so the

@@ -14,6 +14,7 @@ import {
 } from '../../platform.ts'
 import { toSocketError } from './errors.ts'
 import { nodeTls } from './lazy.ts'
+import { GrowingReadBuffer, readIntoOwnBuffers, stopOwnReadBuffers } from './own-read-buffers.ts'
 import { clientTlsOptions, describeTls, isTlsSocket, serverTlsOptions } from './tls.ts'
 
 export interface NodeChannelOptions {
@@ -21,6 +22,12 @@ export interface NodeChannelOptions {
   peer: string
   /** Which event means "open": `connect` (TCP), `secureConnect` (TLS client), `secure` (TLS server). */
   openEvent: 'connect' | 'secureConnect' | 'secure' | undefined
+  /**
+   * Reads go into buffers of ours (own-read-buffers.ts): a client passes
+   * the one it gave `net.connect({ onread })`; `'accepted'` installs one
+   * on an accepted plain TCP socket. Default: Node's `data` events.
+   */
+  reads?: GrowingReadBuffer | 'accepted' | undefined
 }
 
 export class NodeByteChannel implements ByteChannel {
@@ -35,8 +42,13 @@ export class NodeByteChannel implements ByteChannel {
     this.#socket = socket
     this.#peer = options.peer
     this.#open = options.openEvent === undefined
-    socket.on('data', this.#onData)
+    if (options.reads === 'accepted' && !isTlsSocket(socket)) {
+      readIntoOwnBuffers(socket, new GrowingReadBuffer(this.#onData))
+    }
+    // Paused before a `data` listener exists, so that adding one does not
+    // start a read: with reads into our own buffers, nothing would hold it.
     socket.pause()
+    socket.on('data', this.#onData)
     socket.on('end', this.#onEnd)
     socket.on('error', this.#onError)
     socket.on('close', this.#onClose)
@@ -66,15 +78,35 @@ export class NodeByteChannel implements ByteChannel {
 
   write(chunk: Uint8Array, done: (error?: SocketError) => void): boolean {
     let released = false
-    const socket = this.#socket
-    socket.write(chunk, (error) => {
+    this.#socket.write(chunk, (error) => {
       if (!released) done(error ? this.#fault(error) : undefined)
     })
-    // Nothing left in Node's buffer means libuv wrote the chunk to the kernel
-    // (or TLS encrypted it into its own buffer) synchronously: the caller's
-    // memory is free now, and waiting for the callback would only add a tick.
-    released = socket.writableLength === 0 && !socket.destroyed
+    released = this.#released()
     return released
+  }
+
+  /** Corked, Node hands the chunks to libuv as one list: one `writev` system call. */
+  writev(chunks: Uint8Array[], done: (error?: SocketError) => void): boolean {
+    let released = false
+    const socket = this.#socket
+    const last = chunks.length - 1
+    socket.cork()
+    for (let i = 0; i < last; i++) socket.write(chunks[i] as Uint8Array)
+    socket.write(chunks[last] as Uint8Array, (error) => {
+      if (!released) done(error ? this.#fault(error) : undefined)
+    })
+    socket.uncork()
+    released = this.#released()
+    return released
+  }
+
+  /**
+   * Nothing left in Node's buffer means libuv wrote the chunks to the kernel
+   * (or TLS encrypted them into its own buffer) synchronously: the caller's
+   * memory is free now, and waiting for the callback would only add a tick.
+   */
+  #released(): boolean {
+    return this.#socket.writableLength === 0 && !this.#socket.destroyed
   }
 
   end(done: (error?: SocketError) => void): void {
@@ -119,6 +151,7 @@ export class NodeByteChannel implements ByteChannel {
     socket.off('close', this.#onClose)
     socket.off('timeout', this.#onTimeout)
     socket.off('connect', this.#onOpen)
+    stopOwnReadBuffers(socket)
     // Paused, bytes that arrived early stay buffered, and TLS takes them from
     // the buffer when it wraps the socket (they would be lost as 'data').
     socket.pause()
@@ -135,7 +168,7 @@ export class NodeByteChannel implements ByteChannel {
     this.handler.open()
   }
 
-  #onData = (chunk: Buffer): void => {
+  #onData = (chunk: Uint8Array): void => {
     this.handler.data(chunk)
   }
 

@@ -42,6 +42,7 @@ export function fromNodeSocket(socket: NetSocket, options: FromNodeOptions = {})
   let channel: ByteChannel = new NodeByteChannel(socket, {
     peer: formatAddress(peer.address, peer.port),
     openEvent: undefined,
+    reads: 'accepted',
   })
   if (options.peer !== undefined) channel = withPeer(channel, options.peer)
   channel.tune({ noDelay: true, idleTimeout: options.idleTimeout ?? 0 })

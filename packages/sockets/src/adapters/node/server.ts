@@ -29,7 +29,9 @@ export class NodeStreamServer implements StreamServer {
     const event = request.tls ? 'secureConnection' : 'connection'
     server.on(event, (socket: NetSocket) => {
       const peer = formatAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0)
-      this.handler.connection(new NodeByteChannel(socket, { peer, openEvent: undefined }))
+      this.handler.connection(
+        new NodeByteChannel(socket, { peer, openEvent: undefined, reads: 'accepted' }),
+      )
     })
     // A client's failed handshake is its own problem, not the listener's.
     server.on('tlsClientError', (error: Error, socket: NetSocket) => {
