@@ -51,3 +51,24 @@ export function streamErrorCode(
   const code = Number(message.slice(kind.length + 1, -1))
   return Number.isFinite(code) ? code : 0
 }
+
+/** A connection's counts, in the shape `QuicConnectionChannel.stats()` returns. */
+export interface ConnectionStats {
+  bytesSent: number
+  bytesReceived: number
+  packetsSent: number
+  packetsReceived: number
+}
+
+/** quiche's counts for `conn`; zeros before it exists (a client still resolving). */
+export function connectionStats(conn: Connection | undefined): ConnectionStats {
+  if (conn === undefined)
+    return { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0 }
+  const stats = conn.stats()
+  return {
+    bytesSent: stats.sentBytes,
+    bytesReceived: stats.recvBytes,
+    packetsSent: stats.sent,
+    packetsReceived: stats.recv,
+  }
+}
