@@ -242,6 +242,53 @@ describeQuic('QUIC', () => {
     assert.equal(decoder.decode(received), 'datagram')
   })
 
+  test('stats count streams by direction and kind, and datagrams each way', limit, async () => {
+    await using server = await quicServer()
+    await using client = await quicClient(server.port)
+    await client.opened
+    const accepted = await server.next()
+    echo(accepted)
+    const bidi = await client.createBidirectionalStream()
+    const bidiWriter = bidi.writable.getWriter()
+    await bidiWriter.write(encoder.encode('bidi'))
+    await bidiWriter.close()
+    assert.equal(decoder.decode(await readAll(bidi.readable)), 'bidi')
+    const incoming = client.incomingUnidirectionalStreams.getReader()
+    const uni = (await client.createUnidirectionalStream()).getWriter()
+    await uni.write(encoder.encode('uni'))
+    await uni.close()
+    const { value: back } = await within(incoming.read(), 5000, 'the echoed unidirectional stream')
+    assert.equal(decoder.decode(await readAll(back!)), 'uni')
+    const reader = client.datagrams.readable.getReader()
+    const writer = client.datagrams.createWritable().getWriter()
+    await writer.write(encoder.encode('datagram'))
+    await within(reader.read(), 5000, 'the echoed datagram')
+    const mine = client.stats
+    assert.deepEqual(
+      [
+        mine.outgoingBidirectionalStreams,
+        mine.outgoingUnidirectionalStreams,
+        mine.incomingBidirectionalStreams,
+        mine.incomingUnidirectionalStreams,
+        mine.datagramsSent,
+        mine.datagramsReceived,
+      ],
+      [1, 1, 0, 1, 1, 1],
+    )
+    const theirs = accepted.stats
+    assert.deepEqual(
+      [
+        theirs.incomingBidirectionalStreams,
+        theirs.incomingUnidirectionalStreams,
+        theirs.outgoingBidirectionalStreams,
+        theirs.outgoingUnidirectionalStreams,
+        theirs.datagramsReceived,
+        theirs.datagramsSent,
+      ],
+      [1, 1, 0, 1, 1, 1],
+    )
+  })
+
   test(
     'close({ closeCode, reason }) reaches the peer, and both closed promises resolve with it',
     limit,

@@ -8,7 +8,8 @@
  * - net: `net.connect()` from 'node:net';
  * - udp: the global `new Socket({ type: 'udp', remote })`, one datagram;
  * - dgram: `send()` of a 'node:dgram' socket, one datagram;
- * - quic: the global `new Socket({ type: 'quic', remote })`, its first stream.
+ * - quic: the global `new Socket({ type: 'quic', remote })`, its first stream;
+ * - quic-why: the same, reporting a failure's message ("quic-why ok <message>").
  */
 import { connect } from 'cloudflare:sockets'
 import * as dgram from 'node:dgram'
@@ -32,6 +33,7 @@ const attempts = {
         tls: { verify: false },
       }),
     ),
+  'quic-why': (host, port) => attempts.quic(host, port).catch((error) => error.message),
 }
 
 export default {

@@ -8,15 +8,20 @@ import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 
-/** One scrape: `name{worker="…"}` → value, for every sample with a worker label. */
+/**
+ * One scrape: `name{worker="…"}` → value, for every sample with a worker
+ * label. Further labels' values follow the name in brackets, comma-separated:
+ * `handler_duration_seconds_bucket[+Inf] m`, `quic_streams_total[incoming,bidirectional] m`.
+ */
 export async function scrape(url: string): Promise<Map<string, number>> {
   const { stdout } = await run('curl', ['-s', '--fail', '--max-time', '5', url])
   const samples = new Map<string, number>()
   for (const line of stdout.split('\n')) {
-    const match = /^sockworker_(\w+)\{worker="([^"]+)"(?:,le="([^"]+)")?\} (\S+)$/.exec(line)
+    const match = /^sockworker_(\w+)\{worker="([^"]+)"((?:,\w+="[^"]*")*)\} (\S+)$/.exec(line)
     if (match === null) continue
-    const [, name, worker, le, value] = match
-    samples.set(`${name}${le === undefined ? '' : `[${le}]`} ${worker}`, Number(value))
+    const [, name, worker, rest = '', value] = match
+    const labels = [...rest.matchAll(/="([^"]*)"/g)].map((m) => m[1])
+    samples.set(`${name}${labels.length === 0 ? '' : `[${labels}]`} ${worker}`, Number(value))
   }
   return samples
 }

@@ -16,6 +16,7 @@ import type {
   QuicCloseInfo,
   QuicDatagrams,
   QuicSocketOptions,
+  QuicStats,
 } from './types.ts'
 
 /** `new Socket()` init for QUIC. */
@@ -96,6 +97,11 @@ export class QuicConnection extends Socket {
   /** Like `closed`, typed: resolves with the close code and reason. */
   get closeInfo(): Promise<Required<QuicCloseInfo>> {
     return this.#transport.closed
+  }
+
+  /** Bytes and QUIC packets, plus the streams and datagrams each way. */
+  override get stats(): QuicStats {
+    return this.#transport.stats
   }
 
   /** Closes the connection with an application close code and reason. Idempotent. */

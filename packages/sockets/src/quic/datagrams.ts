@@ -15,6 +15,10 @@ export class QuicDatagramQueue implements QuicDatagrams {
   #done = false
   /** Received datagrams dropped because nobody read them. */
   dropped = 0
+  /** Datagrams that arrived, dropped ones included. */
+  received = 0
+  /** Datagrams the engine accepted to send. */
+  sent = 0
 
   constructor(channel: QuicConnectionChannel, queue: number) {
     this.#channel = channel
@@ -44,7 +48,7 @@ export class QuicDatagramQueue implements QuicDatagrams {
     return new WritableStream({
       write: (chunk) => {
         if (this.#done) throw new TypeError('Cannot send a datagram: the connection is closed')
-        this.#channel.sendDatagram(toBytes(chunk))
+        if (this.#channel.sendDatagram(toBytes(chunk))) this.sent++
       },
     })
   }
@@ -52,6 +56,7 @@ export class QuicDatagramQueue implements QuicDatagrams {
   receive(data: Uint8Array): void {
     const reader = this.#reader
     if (reader === undefined || this.#done) return
+    this.received++
     if ((reader.desiredSize ?? 0) <= 0) {
       this.dropped++
       return

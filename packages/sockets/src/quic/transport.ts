@@ -8,12 +8,11 @@
 import { SocketError } from '../errors.ts'
 import type { ByteChannel, ChannelInfo } from '../platform.ts'
 import type { TransportEvents } from '../stream-transport.ts'
-import type { SocketStats } from '../types.ts'
 import { QuicDatagramQueue } from './datagrams.ts'
 import { DeferredChannel } from './deferred-channel.ts'
 import type { QuicClose, QuicConnectionChannel } from './platform.ts'
 import { QuicStream } from './stream.ts'
-import type { QuicBidirectionalStream } from './types.ts'
+import type { QuicBidirectionalStream, QuicStats } from './types.ts'
 
 export interface QuicTransportOptions {
   highWaterMark: number
@@ -74,6 +73,9 @@ export class QuicTransport {
   #closeWith: QuicClose = { closeCode: 0, reason: '' }
   #timer: ReturnType<typeof setTimeout> | undefined
   #done = false
+  // Counted here, where every stream and datagram already passes, so that
+  // metrics cost an increment and no extra stream layer on the data path.
+  readonly #streams = { inBidi: 0, inUni: 0, outBidi: 0, outUni: 0 }
 
   constructor(
     channel: QuicConnectionChannel,
@@ -91,6 +93,8 @@ export class QuicTransport {
         events.open()
       },
       stream: (stream, bidirectional) => {
+        if (bidirectional) this.#streams.inBidi++
+        else this.#streams.inUni++
         if (bidirectional && !options.client && !this.#sawBidirectional) {
           return this.#firstIncoming(stream)
         }
@@ -132,8 +136,19 @@ export class QuicTransport {
     return this.#closed.promise
   }
 
-  get stats(): SocketStats {
-    return { ...this.#channel.stats(), packetsDropped: this.datagrams.dropped }
+  get stats(): QuicStats {
+    const streams = this.#streams
+    const datagrams = this.datagrams
+    return {
+      ...this.#channel.stats(),
+      packetsDropped: datagrams.dropped,
+      incomingBidirectionalStreams: streams.inBidi,
+      incomingUnidirectionalStreams: streams.inUni,
+      outgoingBidirectionalStreams: streams.outBidi,
+      outgoingUnidirectionalStreams: streams.outUni,
+      datagramsReceived: datagrams.received,
+      datagramsSent: datagrams.sent,
+    }
   }
 
   info(): ChannelInfo {
@@ -168,6 +183,8 @@ export class QuicTransport {
 
   #open(bidirectional: boolean): QuicStream {
     if (this.#done) throw new TypeError('Cannot open a stream: the QUIC connection is closed')
+    if (bidirectional) this.#streams.outBidi++
+    else this.#streams.outUni++
     return new QuicStream(
       this.#channel.openStream(bidirectional),
       true,

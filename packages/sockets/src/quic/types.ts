@@ -2,7 +2,7 @@
  * The public shapes of QUIC connections: the WebTransport shape
  * (https://w3c.github.io/webtransport/) over a raw QUIC connection.
  */
-import type { SocketOptions, TlsOptions } from '../types.ts'
+import type { SocketOptions, SocketStats, TlsOptions } from '../types.ts'
 
 /** Transport settings shared by QUIC clients and listeners. Every default is noted. */
 export interface QuicTransportOptions {
@@ -31,6 +31,27 @@ export interface QuicCloseInfo {
   closeCode?: number
   /** A short UTF-8 reason, at most 1024 bytes. Default: `''`. */
   reason?: string
+}
+
+/**
+ * A QUIC connection's `stats`: a socket's byte and packet counts (QUIC
+ * packets, from the engine) plus its streams and datagrams. Streams are
+ * counted as they open, whoever then reads them; `packetsDropped` is
+ * received datagrams dropped because `datagrams.readable` was full.
+ */
+export interface QuicStats extends SocketStats {
+  /** Bidirectional streams the peer opened, the connection's own first one included. */
+  incomingBidirectionalStreams: number
+  /** Unidirectional streams the peer opened. */
+  incomingUnidirectionalStreams: number
+  /** Bidirectional streams this side opened. */
+  outgoingBidirectionalStreams: number
+  /** Unidirectional streams this side opened. */
+  outgoingUnidirectionalStreams: number
+  /** Datagrams that arrived from the peer, those dropped included. */
+  datagramsReceived: number
+  /** Datagrams handed to the engine to send (not those dropped as too large). */
+  datagramsSent: number
 }
 
 /** A bidirectional QUIC stream: bytes both ways, like a TCP `Socket`. */

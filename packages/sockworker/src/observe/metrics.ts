@@ -3,6 +3,7 @@
  * snapshot to the supervisor, which adds up the replicas of a worker and
  * serves the sum in Prometheus's text format.
  */
+import type { QuicStats } from '@sockworker/sockets'
 
 /** Upper bounds, in seconds, of the handler-duration histogram. */
 export const durationBuckets = [0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10, 60, 300] as const
@@ -24,10 +25,24 @@ export interface MetricsSnapshot {
   udpFlowsDropped: number
   /** Connections accepted but still in their PROXY header or TLS handshake (a gauge). */
   handshakesPending: number
+  /** QUIC streams by who opened them and kind, summed from closed connections' `stats`. */
+  quicStreams: QuicStreamCounts
+  quicDatagramsReceived: number
+  quicDatagramsSent: number
   /** Cumulative counts per bucket of `durationBuckets`, then +Inf. */
   durationCounts: number[]
   durationSum: number
 }
+
+export interface QuicStreamCounts {
+  incomingBidirectional: number
+  incomingUnidirectional: number
+  outgoingBidirectional: number
+  outgoingUnidirectional: number
+}
+
+/** What `closed()` reads: any socket's byte counts, and a QUIC connection's streams and datagrams. */
+export type ClosedStats = { bytesReceived: number; bytesSent: number } & Partial<QuicStats>
 
 export function emptySnapshot(): MetricsSnapshot {
   return {
@@ -42,6 +57,14 @@ export function emptySnapshot(): MetricsSnapshot {
     headerTimeouts: 0,
     udpFlowsDropped: 0,
     handshakesPending: 0,
+    quicStreams: {
+      incomingBidirectional: 0,
+      incomingUnidirectional: 0,
+      outgoingBidirectional: 0,
+      outgoingUnidirectional: 0,
+    },
+    quicDatagramsReceived: 0,
+    quicDatagramsSent: 0,
     durationCounts: new Array(durationBuckets.length + 1).fill(0),
     durationSum: 0,
   }
@@ -56,17 +79,29 @@ export class WorkerMetrics {
     this.#now.connectionsTotal++
   }
 
-  closed(stats: { bytesReceived: number; bytesSent: number }, seconds: number): void {
+  closed(stats: ClosedStats, seconds: number): void {
     const now = this.#now
     now.connectionsActive--
     now.bytesIn += stats.bytesReceived
     now.bytesOut += stats.bytesSent
+    if (stats.datagramsSent !== undefined) this.#quic(stats as QuicStats)
     now.durationSum += seconds
     for (let i = 0; i < now.durationCounts.length; i++) {
       const bound = durationBuckets[i]
       if (bound === undefined || seconds <= bound)
         now.durationCounts[i] = (now.durationCounts[i] ?? 0) + 1
     }
+  }
+
+  #quic(stats: QuicStats): void {
+    const now = this.#now
+    const streams = now.quicStreams
+    streams.incomingBidirectional += stats.incomingBidirectionalStreams
+    streams.incomingUnidirectional += stats.incomingUnidirectionalStreams
+    streams.outgoingBidirectional += stats.outgoingBidirectionalStreams
+    streams.outgoingUnidirectional += stats.outgoingUnidirectionalStreams
+    now.quicDatagramsReceived += stats.datagramsReceived
+    now.quicDatagramsSent += stats.datagramsSent
   }
 
   handlerError(): void {
@@ -103,7 +138,8 @@ export class WorkerMetrics {
   }
 
   snapshot(): MetricsSnapshot {
-    return { ...this.#now, durationCounts: [...this.#now.durationCounts] }
+    const now = this.#now
+    return { ...now, quicStreams: { ...now.quicStreams }, durationCounts: [...now.durationCounts] }
   }
 }
 
@@ -121,6 +157,18 @@ export function addSnapshots(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSna
     headerTimeouts: a.headerTimeouts + b.headerTimeouts,
     udpFlowsDropped: a.udpFlowsDropped + b.udpFlowsDropped,
     handshakesPending: a.handshakesPending + b.handshakesPending,
+    quicStreams: {
+      incomingBidirectional:
+        a.quicStreams.incomingBidirectional + b.quicStreams.incomingBidirectional,
+      incomingUnidirectional:
+        a.quicStreams.incomingUnidirectional + b.quicStreams.incomingUnidirectional,
+      outgoingBidirectional:
+        a.quicStreams.outgoingBidirectional + b.quicStreams.outgoingBidirectional,
+      outgoingUnidirectional:
+        a.quicStreams.outgoingUnidirectional + b.quicStreams.outgoingUnidirectional,
+    },
+    quicDatagramsReceived: a.quicDatagramsReceived + b.quicDatagramsReceived,
+    quicDatagramsSent: a.quicDatagramsSent + b.quicDatagramsSent,
     durationCounts: a.durationCounts.map((count, i) => count + (b.durationCounts[i] ?? 0)),
     durationSum: a.durationSum + b.durationSum,
   }
@@ -195,6 +243,36 @@ export function prometheusText(workers: WorkerFigures[]): string {
     'gauge',
     'Connections still in their PROXY header or TLS handshake.',
     (w) => w.snapshot.handshakesPending,
+  )
+  const streams = 'sockworker_quic_streams_total'
+  lines.push(
+    `# HELP ${streams} QUIC streams opened, by direction (incoming: the client opened it) and kind.`,
+    `# TYPE ${streams} counter`,
+  )
+  for (const w of workers) {
+    const q = w.snapshot.quicStreams
+    for (const [direction, kind, value] of [
+      ['incoming', 'bidirectional', q.incomingBidirectional],
+      ['incoming', 'unidirectional', q.incomingUnidirectional],
+      ['outgoing', 'bidirectional', q.outgoingBidirectional],
+      ['outgoing', 'unidirectional', q.outgoingUnidirectional],
+    ] as const) {
+      lines.push(
+        `${streams}{worker="${w.worker}",direction="${direction}",kind="${kind}"} ${value}`,
+      )
+    }
+  }
+  family(
+    'quic_datagrams_received_total',
+    'counter',
+    'QUIC datagrams received from clients, those dropped unread included.',
+    (w) => w.snapshot.quicDatagramsReceived,
+  )
+  family(
+    'quic_datagrams_sent_total',
+    'counter',
+    'QUIC datagrams sent to clients.',
+    (w) => w.snapshot.quicDatagramsSent,
   )
   family(
     'restarts_total',

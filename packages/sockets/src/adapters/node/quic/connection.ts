@@ -13,9 +13,12 @@ import type {
   QuicConnectionHandler,
   QuicParams,
 } from '../../../quic/platform.ts'
-import type { Connection } from './binding.ts'
-import { transportError } from './errors.ts'
+import { type Connection, type ConnectionStats, connectionStats } from './binding.ts'
+import { closeGrace } from './close-grace.ts'
+import { closedConnection, closeOutcome } from './outcome.ts'
+import { afterJobs, type PacketOut, PacketSender } from './packet-sender.ts'
 import { StreamChannel, type StreamHost } from './stream-channel.ts'
+import { StreamTable } from './stream-table.ts'
 import { describeQuicTls } from './tls-info.ts'
 
 export interface HostPort {
@@ -24,26 +27,12 @@ export interface HostPort {
 }
 
 /** Where a connection's packets go, and what to do when it is gone. */
-export interface PacketPath {
-  send(packet: Uint8Array, port: number, host: string): void
+export interface PacketPath extends PacketOut {
   gone(connection: QuicheConnection): void
 }
 
-/**
- * Runs `fn` once the current job's promise chains have all settled: a
- * nextTick queued from a microtask runs only when the microtask queue is
- * empty.
- */
-function afterJobs(fn: () => void): void {
-  queueMicrotask(() => process.nextTick(fn))
-}
-
 const ignore: QuicConnectionHandler = { open() {}, stream() {}, datagram() {}, close() {} }
-const slabSize = 256 * 1024
-const maxPacket = 1500
 const encoder = new TextEncoder()
-/** How long a close waits for the peer to acknowledge our streams' last bytes. */
-const closeGrace = 3000
 const badCertificate = 0x100 + 42
 
 export class QuicheConnection implements QuicConnectionChannel, StreamHost {
@@ -57,27 +46,15 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
   readonly #verified: boolean
   readonly #params: QuicParams
   readonly #checkPeer: ((conn: Connection) => boolean) | undefined
-  readonly #streams = new Map<number, StreamChannel>()
-  readonly #waiting: StreamChannel[] = []
-  readonly #toRead = new Set<StreamChannel>()
-  /** Streams with bytes or an end that quiche had no room for. */
-  readonly #blocked = new Set<StreamChannel>()
-  /** Streams that ended cleanly and that quiche may still hold; see `#unacknowledged()`. */
-  readonly #ended = new Set<number>()
-  #pruneAt = 1024
+  readonly #streams: StreamTable
+  readonly #sender: PacketSender
   /** A close waiting for our streams' bytes to be acknowledged; see `close()`. */
   #closing: { info: QuicClose; timer: ReturnType<typeof setTimeout> } | undefined
-  #nextId: [number, number]
   #opened = false
   #finished = false
   #stepQueued = false
   #flushTurn = 0
   #received = false
-  #timer: ReturnType<typeof setTimeout> | undefined
-  #due = 0
-  #keepAlive: ReturnType<typeof setInterval> | undefined
-  #slab = Buffer.allocUnsafe(slabSize)
-  #offset = 0
   #error: unknown
   #ourClose: QuicClose | undefined
 
@@ -100,8 +77,8 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#verified = where.verified
     this.#params = where.params
     this.#checkPeer = where.checkPeer
-    // RFC 9000 §2.1: bit 0 is the initiator (1 = server), bit 1 the direction (1 = uni).
-    this.#nextId = where.client ? [0, 2] : [1, 3]
+    this.#streams = new StreamTable(where.client)
+    this.#sender = new PacketSender(path, () => this.#step(true))
   }
 
   get #where(): string {
@@ -153,7 +130,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
       queueMicrotask(() => stream.fail((this.#error ?? closedConnection()) as SocketError))
       return stream
     }
-    this.#waiting.push(stream)
+    this.#streams.queue(stream)
     if (this.#opened) this.#soon()
     return stream
   }
@@ -181,14 +158,15 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
    * caller that wrote a reply, ended its stream and closed (the runtime
    * closes a connection when its handler returns) expects it delivered, as
    * a TCP close flushes. A peer that stops acknowledging holds the close up
-   * for `closeGrace` at most. Streams still open are reset by the close.
+   * for `closeGrace()` at most. Streams still open are reset by the close.
    */
   close(info: QuicClose): void {
     if (this.#finished || this.#closing !== undefined) return
     this.#ourClose = info
     if (!this.#started) return this.#finish()
-    if (this.#opened && this.#unacknowledged()) {
-      this.#closing = { info, timer: setTimeout(() => this.#sendClose(info), closeGrace) }
+    if (this.#opened && this.#streams.unacknowledged(this.conn)) {
+      const grace = closeGrace(this.#params)
+      this.#closing = { info, timer: setTimeout(() => this.#sendClose(info), grace) }
       this.#soon()
       return
     }
@@ -205,24 +183,6 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#finish()
   }
 
-  /**
-   * Whether quiche may still hold bytes of ours: a stream waiting for room,
-   * or one we ended that quiche has not let go of. quiche forgets a stream
-   * once both sides are done and acknowledged; asking after a forgotten
-   * one throws.
-   */
-  #unacknowledged(): boolean {
-    for (const id of this.#ended) {
-      try {
-        this.conn.streamCapacity(id)
-      } catch {
-        this.#ended.delete(id)
-      }
-    }
-    this.#pruneAt = Math.max(1024, this.#ended.size * 2)
-    return this.#blocked.size > 0 || this.#ended.size > 0
-  }
-
   destroy(reason: unknown): void {
     if (this.#finished) return
     this.#error = reason ?? new SocketError('ERR_SOCKET_CLOSED', 'The QUIC connection was aborted')
@@ -234,21 +194,8 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
     this.#finish()
   }
 
-  stats(): {
-    bytesSent: number
-    bytesReceived: number
-    packetsSent: number
-    packetsReceived: number
-  } {
-    if (!this.#started)
-      return { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0 }
-    const stats = this.conn.stats()
-    return {
-      bytesSent: stats.sentBytes,
-      bytesReceived: stats.recvBytes,
-      packetsSent: stats.sent,
-      packetsReceived: stats.recv,
-    }
+  stats(): ConnectionStats {
+    return connectionStats(this.#started ? this.conn : undefined)
   }
 
   flushSoon(): void {
@@ -256,23 +203,16 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
   }
 
   readSoon(stream: StreamChannel): void {
-    this.#toRead.add(stream)
+    this.#streams.readSoon(stream)
     this.#soon()
   }
 
   forget(stream: StreamChannel, clean: boolean): void {
-    if (stream.id !== undefined) {
-      this.#streams.delete(stream.id)
-      if (clean) this.#ended.add(stream.id)
-      if (this.#ended.size > this.#pruneAt && !this.#finished) this.#unacknowledged()
-    }
-    this.#toRead.delete(stream)
-    this.#blocked.delete(stream)
+    this.#streams.forget(stream, clean, this.#finished ? undefined : this.conn)
   }
 
   blocked(stream: StreamChannel, waiting: boolean): void {
-    if (waiting) this.#blocked.add(stream)
-    else this.#blocked.delete(stream)
+    this.#streams.blocked(stream, waiting)
   }
 
   /** Asks for a `#step()` once the current job is done. */
@@ -304,12 +244,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
    */
   #step(fromPeer: boolean): void {
     if (this.#finished) return
-    // Taken out first: a read can resume a stream synchronously (a pending
-    // read pulls again), and that stream must land in the next batch, not
-    // be cleared from this one.
-    const toRead = [...this.#toRead]
-    this.#toRead.clear()
-    for (const stream of toRead) stream.read()
+    for (const stream of this.#streams.takeToRead()) stream.read()
     this.#process(fromPeer)
     // A flush queued by an earlier step may run before this step's promise
     // chains (queued nextTicks run before microtasks): only the latest runs.
@@ -336,15 +271,13 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
         return this.#finish()
       }
       this.#opened = true
-      this.#startKeepAlive()
+      if (this.#params.keepAlive !== false) this.#sender.keepAlive(conn, this.#params.keepAlive)
       this.handler.open()
     }
     if (this.#opened && !this.#finished) {
       if (fromPeer) for (const id of conn.readable()) this.#readable(id)
-      if (this.#blocked.size > 0) {
-        for (const id of conn.writable()) this.#streams.get(id)?.writable()
-      }
-      if (this.#waiting.length > 0) this.#assignIds()
+      if (this.#streams.hasBlocked) this.#streams.writable(conn)
+      if (this.#streams.hasWaiting) this.#streams.assignIds(conn)
       if (fromPeer) {
         for (let data = conn.dgramRecvVec(); data !== null; data = conn.dgramRecvVec()) {
           this.handler.datagram(data)
@@ -352,7 +285,7 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
       }
     }
     if (fromPeer && (conn.isClosed() || conn.isDraining())) this.#finish()
-    else if (fromPeer && this.#closing !== undefined && !this.#unacknowledged()) {
+    else if (fromPeer && this.#closing !== undefined && !this.#streams.unacknowledged(conn)) {
       this.#sendClose(this.#closing.info)
     }
   }
@@ -364,130 +297,31 @@ export class QuicheConnection implements QuicConnectionChannel, StreamHost {
       if ((id & 1) === (this.#client ? 0 : 1)) return
       const bidirectional = (id & 2) === 0
       stream = new StreamChannel(this, id, bidirectional, false)
-      this.#streams.set(id, stream)
+      this.#streams.add(id, stream)
       this.handler.stream(stream, bidirectional)
     }
     if (!stream.paused) stream.read()
   }
 
-  /** Gives waiting local streams their ids while the peer allows more streams. */
-  #assignIds(): void {
-    while (this.#waiting.length > 0) {
-      const stream = this.#waiting[0]!
-      const kind = stream.bidirectional ? 0 : 1
-      const left = kind === 0 ? this.conn.peerStreamsLeftBidi() : this.conn.peerStreamsLeftUni()
-      if (left === 0) return
-      this.#waiting.shift()
-      const id = this.#nextId[kind]!
-      this.#nextId[kind] = id + 4
-      // A zero-length send creates the stream in quiche, so that it counts against the limit.
-      this.conn.streamSend(id, new Uint8Array(0), false)
-      this.#streams.set(id, stream)
-      stream.opened(id)
-    }
-  }
-
-  /** Sends every packet quiche has ready, then re-arms its timer. */
   #flush(): void {
-    const conn = this.conn
-    for (;;) {
-      if (this.#offset + maxPacket > slabSize) {
-        // Sent packets keep their slice until the kernel has them: never reuse one.
-        this.#slab = Buffer.allocUnsafe(slabSize)
-        this.#offset = 0
-      }
-      const out = this.#slab.subarray(this.#offset, this.#offset + maxPacket)
-      let result: ReturnType<Connection['send']>
-      try {
-        result = conn.send(out)
-      } catch {
-        break
-      }
-      if (result === null) break
-      const [length, info] = result
-      this.#offset += length
-      this.#path.send(out.subarray(0, length), info.to.port, info.to.host)
-    }
-    this.#arm()
-  }
-
-  /**
-   * Arms quiche's timer. It moves on almost every packet, and re-arming a
-   * Node timer each time costs more than the rest of a small flush, so a
-   * timer already due no later is kept: firing early is harmless, because
-   * `onTimeout()` acts only on quiche's own deadlines, and we re-arm then.
-   */
-  #arm(): void {
-    const ms = this.conn.timeout()
-    if (ms === null || this.#finished) {
-      clearTimeout(this.#timer)
-      this.#timer = undefined
-      return
-    }
-    const due = performance.now() + ms
-    if (this.#timer !== undefined && this.#due <= due) return
-    clearTimeout(this.#timer)
-    this.#due = due
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      this.conn.onTimeout()
-      this.#step(true)
-    }, ms)
-  }
-
-  #startKeepAlive(): void {
-    const every = this.#params.keepAlive
-    if (every === false) return
-    this.#keepAlive = setInterval(() => {
-      this.conn.sendAckEliciting()
-      this.#flush()
-    }, every)
+    this.#sender.flush(this.conn, this.#finished)
   }
 
   #finish(): void {
     if (this.#finished) return
     this.#finished = true
-    clearTimeout(this.#timer)
+    this.#sender.stop()
     clearTimeout(this.#closing?.timer)
-    clearInterval(this.#keepAlive)
-    const { info, error } = this.#outcome()
-    const streamError = (error ?? closedConnection()) as SocketError
-    for (const stream of [...this.#streams.values(), ...this.#waiting]) stream.fail(streamError)
-    this.#waiting.length = 0
+    const { info, error } = closeOutcome(this.conn, {
+      error: this.#error,
+      ourClose: this.#ourClose,
+      started: this.#started,
+      opened: this.#opened,
+      idleTimeout: this.#params.idleTimeout,
+      where: this.#where,
+    })
+    this.#streams.failAll((error ?? closedConnection()) as SocketError)
     this.#path.gone(this)
     this.handler.close(info, error)
   }
-
-  /** How the connection ended: a clean close with a code, or an error. */
-  #outcome(): { info: QuicClose; error: unknown } {
-    const conn = this.conn
-    const clean = { closeCode: 0, reason: '' }
-    if (this.#error !== undefined) return { info: clean, error: this.#error }
-    if (this.#ourClose !== undefined && !this.#started)
-      return { info: this.#ourClose, error: undefined }
-    if (conn.isTimedOut()) {
-      const message = this.#opened
-        ? `The QUIC connection with ${this.#where} was idle for longer than idleTimeout (${this.#params.idleTimeout} ms)`
-        : `Cannot connect to ${this.#where}: no answer within idleTimeout (${this.#params.idleTimeout} ms)`
-      return { info: clean, error: new SocketError('ETIMEDOUT', message) }
-    }
-    const peer = conn.peerError()
-    if (peer !== null) {
-      if (peer.isApp || peer.errorCode === 0) {
-        const reason = new TextDecoder().decode(peer.reason)
-        return { info: { closeCode: peer.isApp ? peer.errorCode : 0, reason }, error: undefined }
-      }
-      return { info: clean, error: transportError(peer, 'the peer', this.#where) }
-    }
-    const local = conn.localError()
-    if (this.#ourClose !== undefined) return { info: this.#ourClose, error: undefined }
-    if (local !== null && !local.isApp && local.errorCode !== 0) {
-      return { info: clean, error: transportError(local, 'we', this.#where) }
-    }
-    return { info: clean, error: undefined }
-  }
-}
-
-function closedConnection(): SocketError {
-  return new SocketError('ERR_SOCKET_CLOSED', 'The QUIC connection was closed')
 }
