@@ -138,13 +138,26 @@ export interface ReadyListener {
 
 /**
  * Waits for `count` ready lines and returns their listeners in the order
- * printed, which for `serve` is the config's order (workers start one by one).
+ * printed: for one worker, the config's order. Workers start side by side,
+ * so with several workers, name the one whose listeners you want.
  *
  * @example
  * const [tcp, udp] = await readyListeners(cli, 2)
+ * const [http] = await readyListeners(cli, 1, { worker: 'hello-http' })
  */
-export async function readyListeners(cli: Cli, count: number): Promise<ReadyListener[]> {
-  const pattern = /ready[^\n]*?\b(tcp|tls|udp|quic|http) ([\d.:[\]a-f]+):(\d+)/
+export async function readyListeners(
+  cli: Cli,
+  count: number,
+  { worker }: { worker?: string } = {},
+): Promise<ReadyListener[]> {
+  // A line of that worker's, in either log format ("echo ready …" or "worker":"echo").
+  const who =
+    worker === undefined
+      ? ''
+      : String.raw`(?<=^|\n)(?=[^\n]*(?:\b${worker} ready|"worker":"${worker}"))[^\n]*?`
+  const pattern = new RegExp(
+    String.raw`${who}ready[^\n]*?\b(tcp|tls|udp|quic|http) ([\d.:[\]a-f]+):(\d+)`,
+  )
   const found: ReadyListener[] = []
   let from = 0
   while (found.length < count) {

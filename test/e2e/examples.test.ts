@@ -26,7 +26,8 @@ test('the examples npm start serves answer real clients', { timeout: 60_000 }, a
   assert.notEqual(config, original, 'the config should have fixed ports to move')
   await using project = await tempProject({ 'sockworker.toml': config })
   await using cli = startCli(['serve', '--config', project.path('sockworker.toml')])
-  const [tcp, udp, http] = await readyListeners(cli, 3)
+  const [tcp, udp] = await readyListeners(cli, 2, { worker: 'echo' })
+  const [http] = await readyListeners(cli, 1, { worker: 'hello-http' })
   assert.deepEqual([tcp?.type, udp?.type, http?.type], ['tcp', 'udp', 'http'])
 
   // echo over TCP (a line client) and over UDP (socat, as the README shows)

@@ -120,8 +120,11 @@ describe('sockworker serve: every listener type, real clients', async () => {
     await cli.stop()
     await project[Symbol.asyncDispose]()
   })
-  // serve starts workers one at a time, so ready lines come in config order.
-  const [tcp, tls, udp, http, smtp] = (await readyListeners(cli, 5)).map((l) => l.port)
+  // A worker's ready lines come in its config order; workers start side by side.
+  const [tcp, tls, udp, http] = (await readyListeners(cli, 4, { worker: 'echo' })).map(
+    (l) => l.port,
+  )
+  const [smtp] = (await readyListeners(cli, 1, { worker: 'smtp' })).map((l) => l.port)
   const ca = certs.files.ca
 
   /** `openssl s_client`, verifying against the test CA, with stdin open for the echo. */

@@ -37,16 +37,31 @@ export class Supervisor {
     this.#options = options
   }
 
-  /** Binds, starts every worker and the metrics endpoint. Rejects (and cleans up) if any fails. */
+  /**
+   * Binds every listener, then starts every worker at once and the metrics
+   * endpoint. Rejects (and cleans up) if any fails. Binding comes first and
+   * in order, so that a port in use is reported before any replica starts;
+   * the workers then start side by side, because a replica's start is
+   * mostly its own module loading, and one after another `npm start`'s
+   * eleven replicas took 15 s on a loaded machine.
+   */
   async start(): Promise<void> {
     try {
+      const groups: Array<{ worker: WorkerConfig; group: WorkerGroup }> = []
       for (const configured of this.#config.workers) {
         const { worker, handles } = await this.#bind(configured)
         const group = new WorkerGroup(worker, handles, this.#options.log, this.#config.log)
         this.#groups.set(worker.name, group)
-        await group.start()
-        for (const listener of worker.listeners) this.#options.onReady(key(listener), worker.name)
+        groups.push({ worker, group })
       }
+      const started = await Promise.allSettled(
+        groups.map(async ({ worker, group }) => {
+          await group.start()
+          for (const listener of worker.listeners) this.#options.onReady(key(listener), worker.name)
+        }),
+      )
+      const failed = started.find((result) => result.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
       this.#started = true
       await this.#startMetrics()
     } catch (error) {
