@@ -85,6 +85,18 @@ export function listen(options: ListenOptions | QuicListenOptions = {}): SocketL
   return listener
 }
 
+/**
+ * SO_RCVBUF asked for on a UDP listener. Every peer's datagrams share its
+ * one socket, so while the handler thread is busy (a burst of new flows, a
+ * GC pause, a loaded machine) they wait in this buffer, and past it the
+ * kernel drops them from old peers and new alike. The default (208 KiB on
+ * Linux) holds about 300 small datagrams, a few tens of milliseconds of a
+ * flood; 4 MiB holds seconds. The kernel caps the request at
+ * `net.core.rmem_max` (4 MiB on many distributions, 208 KiB on some): raising
+ * that sysctl is the operator's knob, so this is not a config key.
+ */
+const LISTENER_RECEIVE_BUFFER = 4 * 1024 * 1024
+
 function listenUdp(
   listener: SocketListener,
   request: { hostname: string; port: number; reusePort: boolean },
@@ -96,6 +108,7 @@ function listenUdp(
     localPort: request.port,
     remote: undefined,
     reusePort: request.reusePort,
+    receiveBufferSize: LISTENER_RECEIVE_BUFFER,
   })
   const init = { highWaterMark: socketInit.highWaterMark }
   const limits = {

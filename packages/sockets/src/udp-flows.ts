@@ -37,7 +37,9 @@ export class UdpFlows {
   readonly #idleTimeout: number
   readonly #maxFlows: number
   readonly #drop: FlowLimits['drop']
-  readonly #flows = new Map<string, Flow>()
+  /** Address → port → flow. */
+  readonly #flows = new Map<string, Map<number, Flow>>()
+  #count = 0
   readonly #accept: (attachment: Attachment) => void
   #sweeper: ReturnType<typeof setInterval> | undefined
 
@@ -62,25 +64,42 @@ export class UdpFlows {
 
   /** Routes one datagram to its flow, opening the flow if it is new. */
   receive(data: Uint8Array, address: string, port: number): void {
-    const key = `${address}|${port}`
-    const flow = this.#flows.get(key)
+    const flow = this.#flows.get(address)?.get(port)
     if (flow !== undefined) {
       flow.seen = true
       flow.transport.deliver(data, address, port)
       return
     }
-    if (this.#flows.size >= this.#maxFlows) return this.#drop(address, port)
-    this.#accept(this.#attachment(key, address, port, data))
+    if (this.#count >= this.#maxFlows) return this.#drop(address, port)
+    this.#accept(this.#attachment(address, port, data))
   }
 
   /** Ends every flow, as when the listener closes. */
   closeAll(error: unknown): void {
     clearInterval(this.#sweeper)
-    for (const flow of [...this.#flows.values()]) flow.transport.ended(error)
+    const flows = [...this.#flows.values()].flatMap((ports) => [...ports.values()])
     this.#flows.clear()
+    this.#count = 0
+    for (const flow of flows) flow.transport.ended(error)
   }
 
-  #attachment(key: string, address: string, port: number, first: Uint8Array): Attachment {
+  #add(address: string, port: number, flow: Flow): void {
+    let ports = this.#flows.get(address)
+    if (ports === undefined) this.#flows.set(address, (ports = new Map()))
+    ports.set(port, flow)
+    this.#count++
+  }
+
+  /** Removes the flow of `address` and `port` if it is `transport`'s. */
+  #remove(address: string, port: number, transport: DatagramTransport): void {
+    const ports = this.#flows.get(address)
+    if (ports?.get(port)?.transport !== transport) return
+    ports.delete(port)
+    if (ports.size === 0) this.#flows.delete(address)
+    this.#count--
+  }
+
+  #attachment(address: string, port: number, first: Uint8Array): Attachment {
     const open = (
       events: Parameters<Attachment['open']>[0],
       options: Parameters<Attachment['open']>[1],
@@ -90,7 +109,7 @@ export class UdpFlows {
         {
           peer,
           send: (data, to, done) => {
-            const flow = this.#flows.get(key)
+            const flow = this.#flows.get(address)?.get(port)
             if (flow !== undefined) flow.seen = true
             if (to !== undefined && (to.address !== address || to.port !== port)) {
               throw new TypeError(
@@ -101,14 +120,14 @@ export class UdpFlows {
           },
           info: () => ({ ...this.#channel.info(), remoteAddress: address, remotePort: port }),
           close: () => {
-            if (this.#flows.get(key)?.transport === transport) this.#flows.delete(key)
+            this.#remove(address, port, transport)
             transport.ended(undefined)
           },
         },
         options.highWaterMark,
         events,
       )
-      this.#flows.set(key, { transport, seen: false, lastSeen: Date.now() })
+      this.#add(address, port, { transport, seen: false, lastSeen: Date.now() })
       transport.deliver(first, address, port)
       return transport
     }
@@ -118,15 +137,21 @@ export class UdpFlows {
   #sweep(): void {
     const now = Date.now()
     const cutoff = now - this.#idleTimeout
-    for (const [key, flow] of this.#flows) {
-      if (flow.seen) {
-        flow.seen = false
-        flow.lastSeen = now
-        continue
+    const idle: Flow[] = []
+    for (const [address, ports] of this.#flows) {
+      for (const [port, flow] of ports) {
+        if (flow.seen) {
+          flow.seen = false
+          flow.lastSeen = now
+          continue
+        }
+        if (flow.lastSeen > cutoff) continue
+        ports.delete(port)
+        this.#count--
+        idle.push(flow)
       }
-      if (flow.lastSeen > cutoff) continue
-      this.#flows.delete(key)
-      flow.transport.ended(undefined)
+      if (ports.size === 0) this.#flows.delete(address)
     }
+    for (const flow of idle) flow.transport.ended(undefined)
   }
 }

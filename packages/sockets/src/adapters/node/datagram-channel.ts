@@ -35,7 +35,13 @@ export class NodeDatagramChannel implements DatagramChannel {
     this.#where = remote
       ? formatAddress(remote.hostname, remote.port)
       : formatAddress(localAddress ?? (v6 ? '::' : '0.0.0.0'), request.localPort)
-    const socket = createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: request.reusePort })
+    const socket = createSocket({
+      type: v6 ? 'udp6' : 'udp4',
+      reuseAddr: request.reusePort,
+      ...(request.receiveBufferSize === undefined
+        ? {}
+        : { recvBufferSize: request.receiveBufferSize }),
+    })
     socket.on('message', (message, rinfo) => {
       // A plain Uint8Array view, so that portable code never meets Buffer's quirks.
       const data = new Uint8Array(message.buffer, message.byteOffset, message.byteLength)
