@@ -37,7 +37,12 @@ export class NodeDatagramChannel implements DatagramChannel {
       : formatAddress(localAddress ?? (v6 ? '::' : '0.0.0.0'), request.localPort)
     const socket = createSocket({
       type: v6 ? 'udp6' : 'udp4',
+      // SO_REUSEPORT, not only SO_REUSEADDR: with SO_REUSEADDR alone Linux
+      // hands every datagram to one of the sockets, so one replica took a
+      // whole flood while the others idled. SO_REUSEPORT spreads peers
+      // across the sockets by their address and port, each peer to one.
       reuseAddr: request.reusePort,
+      reusePort: request.reusePort,
       ...(request.receiveBufferSize === undefined
         ? {}
         : { recvBufferSize: request.receiveBufferSize }),
