@@ -3,7 +3,7 @@
  */
 import { checkHostname, checkPort } from './address.ts'
 import { streamAttachment } from './attachment.ts'
-import { FlowDropEvent, SocketListener } from './listener.ts'
+import { FlowDropEvent, type FlowDropReason, SocketListener } from './listener.ts'
 import { checkAlpn, checkDuration, checkHighWaterMark, checkSignal, checkTls } from './options.ts'
 import { platform, type TlsParams } from './platform.ts'
 import { listenQuic } from './quic/listen.ts'
@@ -61,8 +61,9 @@ export function listen(options: ListenOptions | QuicListenOptions = {}): SocketL
   const listener = new SocketListener(backlog)
   const request = { hostname, port, backlog, reusePort: options.reusePort ?? false }
   if (type === 'udp') {
-    const maxFlows = checkMaxFlows(options.maxFlows)
-    listenUdp(listener, request, { ...socketInit, maxFlows }, signal)
+    const maxFlows = checkFlowLimit('maxFlows', options.maxFlows)
+    const newFlowsPerSecond = checkFlowLimit('newFlowsPerSecond', options.newFlowsPerSecond)
+    listenUdp(listener, request, { ...socketInit, maxFlows, newFlowsPerSecond }, signal)
     return listener
   }
   const serverTls: TlsParams | undefined =
@@ -100,7 +101,12 @@ const LISTENER_RECEIVE_BUFFER = 4 * 1024 * 1024
 function listenUdp(
   listener: SocketListener,
   request: { hostname: string; port: number; reusePort: boolean },
-  socketInit: { highWaterMark: number; idleTimeout: number; maxFlows: number },
+  socketInit: {
+    highWaterMark: number
+    idleTimeout: number
+    maxFlows: number
+    newFlowsPerSecond: number
+  },
   signal: AbortSignal | undefined,
 ): void {
   const channel = platform().bindDatagram({
@@ -114,8 +120,9 @@ function listenUdp(
   const limits = {
     idleTimeout: socketInit.idleTimeout,
     maxFlows: socketInit.maxFlows,
-    drop: (address: string, port: number) =>
-      listener.dispatchEvent(new FlowDropEvent(address, port)),
+    newFlowsPerSecond: socketInit.newFlowsPerSecond,
+    drop: (address: string, port: number, reason: FlowDropReason) =>
+      listener.dispatchEvent(new FlowDropEvent(address, port, reason)),
   }
   const flows = new UdpFlows(channel, limits, (attachment) =>
     listener.accept(new Socket(init, attachment)),
@@ -134,11 +141,11 @@ function listenUdp(
   listener.start(channel, signal)
 }
 
-function checkMaxFlows(value: unknown): number {
+function checkFlowLimit(name: 'maxFlows' | 'newFlowsPerSecond', value: unknown): number {
   if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new RangeError(
-      `Invalid maxFlows ${JSON.stringify(value)}: expected a whole number of flows, 1 or more`,
+      `Invalid ${name} ${JSON.stringify(value)}: expected a whole number of flows, 1 or more`,
     )
   }
   return value

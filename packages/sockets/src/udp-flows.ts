@@ -12,6 +12,7 @@
 
 import { Attachment } from './attachment.ts'
 import { DatagramTransport } from './datagram-transport.ts'
+import type { FlowDropReason } from './listener.ts'
 import type { DatagramChannel } from './platform.ts'
 
 interface Flow {
@@ -28,8 +29,10 @@ export interface FlowLimits {
   idleTimeout: number
   /** Flows open at once; a datagram that would open one more is dropped. */
   maxFlows: number
+  /** New flows opened per second, in bursts of up to as many; `Infinity` for no limit. */
+  newFlowsPerSecond: number
   /** A new flow was refused; its datagram was discarded. */
-  drop: (address: string, port: number) => void
+  drop: (address: string, port: number, reason: FlowDropReason) => void
 }
 
 export class UdpFlows {
@@ -37,6 +40,10 @@ export class UdpFlows {
   readonly #idleTimeout: number
   readonly #maxFlows: number
   readonly #drop: FlowLimits['drop']
+  readonly #rate: number
+  /** New flows that may open now: a token bucket that refills at `#rate` a second. */
+  #tokens: number
+  #refilledAt = performance.now()
   /** Address → port → flow. */
   readonly #flows = new Map<string, Map<number, Flow>>()
   #count = 0
@@ -53,6 +60,8 @@ export class UdpFlows {
     this.#idleTimeout = idleTimeout
     this.#maxFlows = limits.maxFlows
     this.#drop = limits.drop
+    this.#rate = limits.newFlowsPerSecond
+    this.#tokens = limits.newFlowsPerSecond
     this.#accept = accept
     if (idleTimeout > 0) {
       // One timer per listener, not one reset per datagram: flows end within
@@ -70,8 +79,25 @@ export class UdpFlows {
       flow.transport.deliver(data, address, port)
       return
     }
-    if (this.#count >= this.#maxFlows) return this.#drop(address, port)
+    if (this.#count >= this.#maxFlows) return this.#drop(address, port, 'max-flows')
+    if (!this.#takeToken()) return this.#drop(address, port, 'rate')
     this.#accept(this.#attachment(address, port, data))
+  }
+
+  /** Whether one more flow may open now; the clock is read only for a new source. */
+  #takeToken(): boolean {
+    if (this.#rate === Number.POSITIVE_INFINITY) return true
+    if (this.#tokens < 1) {
+      const now = performance.now()
+      this.#tokens = Math.min(
+        this.#rate,
+        this.#tokens + ((now - this.#refilledAt) * this.#rate) / 1000,
+      )
+      this.#refilledAt = now
+      if (this.#tokens < 1) return false
+    }
+    this.#tokens--
+    return true
   }
 
   /** Ends every flow, as when the listener closes. */
