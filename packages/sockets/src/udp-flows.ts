@@ -8,6 +8,9 @@
  * flow is discarded (and reported through `drop`), while existing flows keep
  * working. UDP sources are free to forge, so without a bound a flood of new
  * source ports grows the table (and the handlers it starts) without limit.
+ * And since opening a flow costs far more than a datagram of an open one,
+ * `newFlowsPerSecond` limits how fast new flows open, from all sources
+ * together: a flood's every datagram may come from a new address.
  */
 
 import { Attachment } from './attachment.ts'
@@ -84,7 +87,12 @@ export class UdpFlows {
     this.#accept(this.#attachment(address, port, data))
   }
 
-  /** Whether one more flow may open now; the clock is read only for a new source. */
+  /**
+   * Whether one more flow may open now. The clock is read only once the
+   * bucket runs dry, and then credits all the time since the last read: the
+   * bucket only drains in between, so crediting late changes nothing but a
+   * burst (at most `#rate`, as the cap says).
+   */
   #takeToken(): boolean {
     if (this.#rate === Number.POSITIVE_INFINITY) return true
     if (this.#tokens < 1) {
