@@ -40,9 +40,13 @@ export async function probe(
   signal: AbortSignal,
 ): Promise<ProbeResult> {
   const result: ProbeResult = { rtts: [], failures: 0, reasons: [] }
+  const start = performance.now()
+  // When, too: a loss while a flood opens flows reads differently from one
+  // while the flow cap refuses it.
   const fail = (reason: string) => {
     result.failures++
-    if (result.reasons.length < 5) result.reasons.push(reason)
+    const at = ((performance.now() - start) / 1000).toFixed(1)
+    if (result.reasons.length < 8) result.reasons.push(`${reason} (at ${at} s)`)
   }
   if (kind === 'udp') await probeUdp(port, signal, result, fail)
   else await probeStream(kind, port, signal, result, fail)

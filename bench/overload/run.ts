@@ -10,8 +10,10 @@
  * @example
  * npm run bench:overload
  * npm run bench:overload -- --quick --only udp-flood
+ * npm run bench:overload -- --only udp-flood --new-flows-per-second 100000
  */
 import { spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { type AttackName, attacks } from './attack.ts'
 import { type ProbeKind, probe } from './probe.ts'
@@ -46,7 +48,10 @@ const scenarios: Record<AttackName, Scenario> = {
   },
   'udp-flood': {
     what: 'one datagram from each new source, 128 in flight (quick: 32)',
-    listener: () => 'type = "udp"',
+    listener: () =>
+      newFlowsPerSecond === undefined
+        ? 'type = "udp"'
+        : `type = "udp"\nnew_flows_per_second = ${newFlowsPerSecond}`,
     probe: 'udp',
     seconds: { full: 30, quick: 10 },
   },
@@ -64,6 +69,7 @@ const METRICS = {
   handshake_timeouts_total: 'hs t/o',
   header_timeouts_total: 'hdr t/o',
   udp_flows_dropped_total: 'udp dropped',
+  udp_flows_rate_limited_total: 'udp rate-limited',
 } as const
 
 interface Row {
@@ -77,6 +83,8 @@ interface Row {
   metrics: Record<string, number>
   attack: Record<string, number>
   reasons: string[]
+  /** Datagrams the kernel dropped for full receive buffers during the run (host-wide). */
+  rcvbufErrors: number
 }
 
 async function runScenario(name: AttackName, quick: boolean): Promise<Row> {
@@ -91,6 +99,7 @@ async function runScenario(name: AttackName, quick: boolean): Promise<Row> {
     const figures = await served.metrics().catch(() => ({}) as Record<string, number>)
     peakPending = Math.max(peakPending, figures['handshakes_pending'] ?? 0)
   }, 500)
+  const rcvbufErrors = await udpReceiveBufferErrors()
   const stopProbe = new AbortController()
   const probing = probe(scenario.probe, port, stopProbe.signal)
   const attacker = spawn(
@@ -134,7 +143,20 @@ async function runScenario(name: AttackName, quick: boolean): Promise<Row> {
     metrics: figures,
     attack: attackOutput.trim() ? (JSON.parse(attackOutput.trim()) as Record<string, number>) : {},
     reasons: measured.reasons,
+    rcvbufErrors: (await udpReceiveBufferErrors()) - rcvbufErrors,
   }
+}
+
+/**
+ * The kernel's count of UDP datagrams dropped because a socket's receive
+ * buffer was full (`RcvbufErrors` in /proc/net/snmp, the whole host): the
+ * datagrams a replica did not read in time, from every peer alike.
+ */
+async function udpReceiveBufferErrors(): Promise<number> {
+  const lines = (await readFile('/proc/net/snmp', 'utf8')).split('\n')
+  const [head, values] = lines.filter((line) => line.startsWith('Udp: '))
+  const column = head?.split(' ').indexOf('RcvbufErrors') ?? -1
+  return Number(values?.split(' ')[column] ?? Number.NaN)
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -172,8 +194,14 @@ function table(rows: Row[]): string {
 }
 
 const { values } = parseArgs({
-  options: { only: { type: 'string', multiple: true }, quick: { type: 'boolean', default: false } },
+  options: {
+    only: { type: 'string', multiple: true },
+    quick: { type: 'boolean', default: false },
+    // The UDP listener's new_flows_per_second, to compare with its default.
+    'new-flows-per-second': { type: 'string' },
+  },
 })
+const newFlowsPerSecond = values['new-flows-per-second']
 const only = values.only ?? []
 for (const name of only) {
   if (!attacks.includes(name as AttackName)) {
@@ -189,6 +217,7 @@ for (const name of chosen) {
   console.log(`${name}: ${scenario.what}, ${seconds} s ...`)
   const row = await runScenario(name, values.quick)
   console.log(`  attack did ${JSON.stringify(row.attack)}`)
+  if (scenario.probe === 'udp') console.log(`  kernel RcvbufErrors +${row.rcvbufErrors}`)
   if (row.reasons.length > 0)
     console.log(`  client failures, first ones: ${row.reasons.join('; ')}`)
   rows.push(row)

@@ -142,6 +142,7 @@ test(
       assert.equal(drops.length, 1)
       assert.equal(drops[0]?.remoteAddress, '127.0.0.1')
       assert.equal(drops[0]?.remotePort, b.info.localPort)
+      assert.equal(drops[0]?.reason, 'max-flows')
 
       // The flow that was open before the cap keeps both directions.
       await writerA.write(encoder.encode('A2'))
@@ -179,13 +180,65 @@ test('a flow that closes frees its place under maxFlows', limit, async () => {
   }
 })
 
-test('maxFlows must be a whole number of 1 or more', () => {
-  for (const maxFlows of [0, -1, 1.5, Number.NaN, '10']) {
-    assert.throws(
-      () => listen({ type: 'udp', maxFlows: maxFlows as number }),
-      (error: unknown) =>
-        error instanceof RangeError &&
-        /Invalid maxFlows .*: expected a whole number/.test(error.message),
-    )
+test(
+  'past newFlowsPerSecond a new peer’s datagram is dropped with reason "rate", and opens a flow once the rate allows',
+  limit,
+  async () => {
+    const listener = listen({ type: 'udp', hostname: '127.0.0.1', port: 0, newFlowsPerSecond: 1 })
+    const drops: FlowDropEvent[] = []
+    const dropped = Promise.withResolvers<void>()
+    listener.addEventListener('drop', (event) => {
+      drops.push(event as FlowDropEvent)
+      dropped.resolve()
+    })
+    const { port } = await within(listener.opened, 5000, 'the UDP listener')
+    const a = new Socket({ type: 'udp', remote: { address: '127.0.0.1', port } })
+    const b = new Socket({ type: 'udp', remote: { address: '127.0.0.1', port } })
+    const flows: Socket[] = []
+    let resend: ReturnType<typeof setInterval> | undefined
+    try {
+      await within(Promise.all([a.opened, b.opened]), 5000, 'the clients')
+      const iterator = listener[Symbol.asyncIterator]()
+      const writerA = sender(a)
+      await writerA.write(encoder.encode('A1'))
+      const flowA = (await within(iterator.next(), 5000, 'the first flow')).value as Socket
+      flows.push(flowA)
+      const readerA = messages(flowA)
+      assert.equal(await nextText(readerA), 'A1')
+
+      // The bucket held one flow and A took it: B, at once after, is refused.
+      const writerB = sender(b)
+      await writerB.write(encoder.encode('B'))
+      await within(dropped.promise, 5000, 'the drop event for the second peer')
+      assert.equal(drops[0]?.reason, 'rate')
+      assert.equal(drops[0]?.remotePort, b.info.localPort)
+
+      // A's open flow is not limited.
+      await writerA.write(encoder.encode('A2'))
+      assert.equal(await nextText(readerA), 'A2')
+
+      // B keeps trying (as a client retries); within about a second the bucket has a flow again.
+      resend = setInterval(() => void writerB.write(encoder.encode('B')), 100)
+      const flowB = (await within(iterator.next(), 5000, 'the second flow')).value as Socket
+      flows.push(flowB)
+      assert.equal(flowB.info.remotePort, b.info.localPort)
+    } finally {
+      clearInterval(resend)
+      await dispose(a, b, ...flows)
+      await listener.close()
+    }
+  },
+)
+
+test('maxFlows and newFlowsPerSecond must be whole numbers of 1 or more', () => {
+  for (const name of ['maxFlows', 'newFlowsPerSecond']) {
+    for (const value of [0, -1, 1.5, Number.NaN, '10']) {
+      assert.throws(
+        () => listen({ type: 'udp', [name]: value as number }),
+        (error: unknown) =>
+          error instanceof RangeError &&
+          new RegExp(`Invalid ${name} .*: expected a whole number`).test(error.message),
+      )
+    }
   }
 })

@@ -180,6 +180,37 @@ test('max_flows: a new UDP peer past the cap is dropped and counted; the open fl
   }
 })
 
+test('new_flows_per_second: a new UDP peer faster than the rate is dropped and counted apart; the open flow keeps working', async () => {
+  // One flow a second: the first peer takes it, the second, at once after, is refused.
+  const toml = config({}, listener('udp', 'new_flows_per_second = 1'))
+  await using served = await serveProject({ 'sockworker.toml': toml, 'worker.js': WORKER }, 1)
+  const [port = 0] = served.ports
+  const url = served.metricsUrl ?? ''
+  const { createSocket } = await import('node:dgram')
+  const first = createSocket('udp4')
+  const second = createSocket('udp4')
+  try {
+    const echo = async (text: string) => {
+      const reply = once(first, 'message')
+      first.send(text, port, '127.0.0.1')
+      const [message] = (await within(reply, 5000, `the echo of ${text}`)) as [Buffer]
+      return message.toString()
+    }
+    assert.equal(await echo('one'), 'one')
+    second.send('too soon', port, '127.0.0.1')
+    const figure = await scrapeUntil(
+      url,
+      (f) => f('udp_flows_rate_limited_total') === 1,
+      'a rate-limited flow',
+    )
+    assert.equal(figure('udp_flows_dropped_total'), 0, 'max_flows did not drop it')
+    assert.equal(await echo('two'), 'two')
+  } finally {
+    first.close()
+    second.close()
+  }
+})
+
 test('UDP flows do not take the places of TCP connections under max_connections', async () => {
   // Regression: the check counted every running handler, UDP flows included,
   // so open flows (a flood of new sources) shut out the worker's TCP clients.

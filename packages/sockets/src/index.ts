@@ -6,7 +6,7 @@
 export { connect } from './connect.ts'
 export { isSocketError, SocketError, type SocketErrorCode } from './errors.ts'
 export { listen } from './listen.ts'
-export { FlowDropEvent, SocketEvent, SocketListener } from './listener.ts'
+export { FlowDropEvent, type FlowDropReason, SocketEvent, SocketListener } from './listener.ts'
 export { QuicConnection, type QuicSocketInit } from './quic/connection.ts'
 export type * from './quic/types.ts'
 export { Socket } from './socket.ts'

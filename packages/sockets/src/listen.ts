@@ -3,7 +3,7 @@
  */
 import { checkHostname, checkPort } from './address.ts'
 import { streamAttachment } from './attachment.ts'
-import { FlowDropEvent, SocketListener } from './listener.ts'
+import { FlowDropEvent, type FlowDropReason, SocketListener } from './listener.ts'
 import { checkAlpn, checkDuration, checkHighWaterMark, checkSignal, checkTls } from './options.ts'
 import { platform, type TlsParams } from './platform.ts'
 import { listenQuic } from './quic/listen.ts'
@@ -61,8 +61,9 @@ export function listen(options: ListenOptions | QuicListenOptions = {}): SocketL
   const listener = new SocketListener(backlog)
   const request = { hostname, port, backlog, reusePort: options.reusePort ?? false }
   if (type === 'udp') {
-    const maxFlows = checkMaxFlows(options.maxFlows)
-    listenUdp(listener, request, { ...socketInit, maxFlows }, signal)
+    const maxFlows = checkFlowLimit('maxFlows', options.maxFlows)
+    const newFlowsPerSecond = checkFlowLimit('newFlowsPerSecond', options.newFlowsPerSecond)
+    listenUdp(listener, request, { ...socketInit, maxFlows, newFlowsPerSecond }, signal)
     return listener
   }
   const serverTls: TlsParams | undefined =
@@ -85,10 +86,27 @@ export function listen(options: ListenOptions | QuicListenOptions = {}): SocketL
   return listener
 }
 
+/**
+ * SO_RCVBUF asked for on a UDP listener. Every peer's datagrams share its
+ * one socket, so while the handler thread is busy (a burst of new flows, a
+ * GC pause, a loaded machine) they wait in this buffer, and past it the
+ * kernel drops them from old peers and new alike. The default (208 KiB on
+ * Linux) holds about 300 small datagrams, a few tens of milliseconds of a
+ * flood; 4 MiB holds seconds. The kernel caps the request at
+ * `net.core.rmem_max` (4 MiB on many distributions, 208 KiB on some): raising
+ * that sysctl is the operator's knob, so this is not a config key.
+ */
+const LISTENER_RECEIVE_BUFFER = 4 * 1024 * 1024
+
 function listenUdp(
   listener: SocketListener,
   request: { hostname: string; port: number; reusePort: boolean },
-  socketInit: { highWaterMark: number; idleTimeout: number; maxFlows: number },
+  socketInit: {
+    highWaterMark: number
+    idleTimeout: number
+    maxFlows: number
+    newFlowsPerSecond: number
+  },
   signal: AbortSignal | undefined,
 ): void {
   const channel = platform().bindDatagram({
@@ -96,13 +114,15 @@ function listenUdp(
     localPort: request.port,
     remote: undefined,
     reusePort: request.reusePort,
+    receiveBufferSize: LISTENER_RECEIVE_BUFFER,
   })
   const init = { highWaterMark: socketInit.highWaterMark }
   const limits = {
     idleTimeout: socketInit.idleTimeout,
     maxFlows: socketInit.maxFlows,
-    drop: (address: string, port: number) =>
-      listener.dispatchEvent(new FlowDropEvent(address, port)),
+    newFlowsPerSecond: socketInit.newFlowsPerSecond,
+    drop: (address: string, port: number, reason: FlowDropReason) =>
+      listener.dispatchEvent(new FlowDropEvent(address, port, reason)),
   }
   const flows = new UdpFlows(channel, limits, (attachment) =>
     listener.accept(new Socket(init, attachment)),
@@ -121,11 +141,11 @@ function listenUdp(
   listener.start(channel, signal)
 }
 
-function checkMaxFlows(value: unknown): number {
+function checkFlowLimit(name: 'maxFlows' | 'newFlowsPerSecond', value: unknown): number {
   if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new RangeError(
-      `Invalid maxFlows ${JSON.stringify(value)}: expected a whole number of flows, 1 or more`,
+      `Invalid ${name} ${JSON.stringify(value)}: expected a whole number of flows, 1 or more`,
     )
   }
   return value

@@ -26,20 +26,28 @@ export class SocketEvent extends Event {
 }
 
 /**
- * Dispatched as `drop` when a UDP listener at its `maxFlows` discards a
- * datagram that would have opened a new flow (as Node's `net.Server` emits
- * `drop` past `maxConnections`).
+ * Why a UDP listener refused a new flow: `"max-flows"`, it holds `maxFlows`
+ * already; `"rate"`, flows open faster than `newFlowsPerSecond`.
+ */
+export type FlowDropReason = 'max-flows' | 'rate'
+
+/**
+ * Dispatched as `drop` when a UDP listener discards a datagram that would
+ * have opened a new flow, at its `maxFlows` or past `newFlowsPerSecond` (as
+ * Node's `net.Server` emits `drop` past `maxConnections`).
  *
  * @example
- * listener.addEventListener('drop', (event) => dropped++)
+ * listener.addEventListener('drop', (event) => dropped[event.reason]++)
  */
 export class FlowDropEvent extends Event {
   readonly remoteAddress: string
   readonly remotePort: number
-  constructor(remoteAddress: string, remotePort: number) {
+  readonly reason: FlowDropReason
+  constructor(remoteAddress: string, remotePort: number, reason: FlowDropReason = 'max-flows') {
     super('drop')
     this.remoteAddress = remoteAddress
     this.remotePort = remotePort
+    this.reason = reason
   }
 }
 

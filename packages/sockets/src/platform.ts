@@ -151,6 +151,12 @@ export interface DatagramBindRequest {
   /** Connect to this peer so that plain sends need no destination. */
   remote: { hostname: string; port: number } | undefined
   reusePort: boolean
+  /**
+   * SO_RCVBUF to ask for, in bytes; the kernel caps it (Linux: at
+   * `net.core.rmem_max`). `undefined` keeps the system default. Adapters
+   * that cannot set it (Deno, Bun) ignore it.
+   */
+  receiveBufferSize?: number | undefined
 }
 
 /** A UDP socket. Datagrams are never split or merged. */

@@ -205,6 +205,15 @@ export interface ListenOptions {
    * flows keep working. Default: `Infinity`.
    */
   maxFlows?: number
+  /**
+   * UDP only: new flows opened per second, with bursts up to this many. A
+   * datagram that would open a flow faster is discarded, and a `drop` event
+   * with `reason: "rate"` says from whom. Opening a flow (a `Socket`, its
+   * streams, its handler) costs far more than serving a datagram of an open
+   * one, so a flood of new sources could starve existing flows long before
+   * `maxFlows` stops it. Default: `Infinity`.
+   */
+  newFlowsPerSecond?: number
 }
 
 export interface ListenerInfo {

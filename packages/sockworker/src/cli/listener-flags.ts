@@ -1,7 +1,7 @@
 /** Turns `--tcp 7000`, `--udp 0.0.0.0:53` and friends into listener configs. */
 import { readFileSync } from 'node:fs'
 import { type ListenAddress, parseListenAddress } from '../config/address.ts'
-import { DEFAULT_MAX_FLOWS } from '../config/resolve.ts'
+import { DEFAULT_MAX_FLOWS, DEFAULT_NEW_FLOWS_PER_SECOND } from '../config/resolve.ts'
 import type { ListenerConfig, ListenerType } from '../config/types.ts'
 import { UsageError } from './usage.ts'
 
@@ -38,7 +38,10 @@ export function listenersFromFlags(flags: ListenerFlags, idleTimeoutMs: number):
       allowHalfOpen: (type === 'tcp' || type === 'tls') && flags['allow-half-open'] === true,
       idleTimeoutMs: type === 'udp' ? flowIdleMs : idleTimeoutMs,
     }
-    if (type === 'udp') listener.maxFlows = DEFAULT_MAX_FLOWS
+    if (type === 'udp') {
+      listener.maxFlows = DEFAULT_MAX_FLOWS
+      listener.newFlowsPerSecond = DEFAULT_NEW_FLOWS_PER_SECOND
+    }
     if (tls !== undefined && (type === 'tls' || type === 'tcp')) listener.tls = { ...tls, ...alpn }
     if (tls !== undefined && type === 'quic') listener.tls = { ...tls, ...alpn }
     return listener

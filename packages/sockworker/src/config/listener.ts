@@ -43,6 +43,7 @@ export interface CheckedListener {
   proxy_protocol?: 'off' | 'v1' | 'v2' | 'any'
   idle_timeout_ms?: number
   max_flows?: number
+  new_flows_per_second?: number
   allow_half_open?: boolean
 }
 
@@ -89,6 +90,7 @@ export function listenerSchema(dir: string, bindings: Bindings): Schema<CheckedL
     proxy_protocol: optional(oneOf(['off', 'v1', 'v2', 'any'])),
     idle_timeout_ms: optional(integer(1, MAX_TIMER_MS)),
     max_flows: optional(integer(1, 1_000_000)),
+    new_flows_per_second: optional(integer(1, 1_000_000)),
     allow_half_open: optional(boolean()),
   })
   return pipe(keys, (listener, path, ctx): Checked<CheckedListener> => {
@@ -136,6 +138,11 @@ function checkTypeKeys(listener: CheckedListener, path: Path, ctx: Context): boo
       'max_flows',
       type === 'udp',
       'it caps UDP flows; set [workers.limits] max_connections for connections',
+    ],
+    [
+      'new_flows_per_second',
+      type === 'udp',
+      'it limits how fast UDP flows open; set [workers.limits] max_connections for connections',
     ],
   ]
   let ok = true

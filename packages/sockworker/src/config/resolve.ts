@@ -15,6 +15,16 @@ import type {
 
 /** Flows per UDP listener per replica, the same order as `max_connections`' default. */
 export const DEFAULT_MAX_FLOWS = 10_000
+/**
+ * New UDP flows a listener opens per second in each replica. Opening a flow
+ * (a Socket, its streams, a handler run) costs far more than a datagram of
+ * an open flow: unlimited, a flood of new sources kept the replicas behind
+ * while their tables filled, and the kernel dropped existing flows'
+ * datagrams with the flood's. On the 2-core benchmark machine 500 a second
+ * kept the existing client whole and 1000 did not (docs/benchmarks.md,
+ * "Overload"). A service whose every request is a new flow (DNS) raises it.
+ */
+export const DEFAULT_NEW_FLOWS_PER_SECOND = 500
 
 /**
  * @example
@@ -101,7 +111,10 @@ function resolveListener(listener: CheckedListener, connectionIdleMs: number): L
     idleTimeoutMs:
       listener.type === 'udp' ? (listener.idle_timeout_ms ?? 30_000) : connectionIdleMs,
   }
-  if (listener.type === 'udp') out.maxFlows = listener.max_flows ?? DEFAULT_MAX_FLOWS
+  if (listener.type === 'udp') {
+    out.maxFlows = listener.max_flows ?? DEFAULT_MAX_FLOWS
+    out.newFlowsPerSecond = listener.new_flows_per_second ?? DEFAULT_NEW_FLOWS_PER_SECOND
+  }
   const tls = resolveTls(listener)
   if (tls !== undefined) out.tls = tls
   return out

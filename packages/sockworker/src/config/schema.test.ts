@@ -65,6 +65,7 @@ describe('defaults', () => {
       allowHalfOpen: false,
       idleTimeoutMs: 30_000,
       maxFlows: 10_000,
+      newFlowsPerSecond: 500,
     })
   })
 })
@@ -105,6 +106,7 @@ type = "udp"
 address = 7001
 idle_timeout_ms = 5000
 max_flows = 500
+new_flows_per_second = 2000
 [[workers.listeners]]
 type = "http"
 address = "localhost:8080"
@@ -128,6 +130,7 @@ address = "localhost:8080"
     })
     assert.deepEqual(w.egress, { allow: ['public:443', 'db.internal:5432'], deny: ['10.0.0.0/8'] })
     assert.equal(w.listeners[1]?.maxFlows, 500)
+    assert.equal(w.listeners[1]?.newFlowsPerSecond, 2000)
     assert.deepEqual(
       w.listeners.map((l) => [l.type, l.hostname, l.port, l.proxyProtocol, l.idleTimeoutMs]),
       [
@@ -174,14 +177,16 @@ describe('messages', () => {
       'echo',
       '7000',
       '[workers.limits]\nhandshake_timeout_ms = 0\nheader_timeout_ms = 600001\nmax_connections = 0',
-    )}[[workers.listeners]]\ntype = "udp"\naddress = "7001"\nmax_flows = 0
-[[workers.listeners]]\ntype = "tcp"\naddress = "7002"\nmax_flows = 10\n`
+    )}[[workers.listeners]]\ntype = "udp"\naddress = "7001"\nmax_flows = 0\nnew_flows_per_second = 0
+[[workers.listeners]]\ntype = "tcp"\naddress = "7002"\nmax_flows = 10\nnew_flows_per_second = 10\n`
     assert.deepEqual(await issues(toml), [
       'workers[0].limits.max_connections: 0 is not an integer from 1 to 1000000',
       'workers[0].limits.handshake_timeout_ms: 0 is not an integer from 1 to 600000',
       'workers[0].limits.header_timeout_ms: 600001 is not an integer from 1 to 600000',
       'workers[0].listeners[1].max_flows: 0 is not an integer from 1 to 1000000',
+      'workers[0].listeners[1].new_flows_per_second: 0 is not an integer from 1 to 1000000',
       'workers[0].listeners[2].max_flows: not allowed for "tcp" listeners; it caps UDP flows; set [workers.limits] max_connections for connections',
+      'workers[0].listeners[2].new_flows_per_second: not allowed for "tcp" listeners; it limits how fast UDP flows open; set [workers.limits] max_connections for connections',
     ])
   })
 

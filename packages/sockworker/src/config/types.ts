@@ -163,6 +163,8 @@ export interface ListenerConfig {
   idleTimeoutMs: number
   /** For `udp`: flows open at once per replica; a new peer past it is dropped. Default 10000. */
   maxFlows?: number
+  /** For `udp`: new flows opened per second per replica, in bursts of as many. Default 500. */
+  newFlowsPerSecond?: number
 }
 
 export interface ListenerTls {

@@ -189,10 +189,23 @@ function rememberPeer(socket: dgram.Socket, address: string, port: number): void
   const peers = repliable.get(local)!.peers
   const key = `${address}|${port}`
   // This runs for every datagram, so a known peer costs one lookup. Past the
-  // cap the oldest peer is forgotten first (a UDP listener rarely has 64 Ki).
+  // cap the oldest peers are forgotten first (a UDP listener rarely has 64 Ki).
   if (peers.has(key)) return
   peers.add(key)
-  if (peers.size > maxRepliable) peers.delete(peers.values().next().value as string)
+  if (peers.size > maxRepliable) forgetOldest(peers)
+}
+
+/**
+ * Forgets the oldest sixteenth, in one pass: a flood of new sources keeps
+ * the set at its cap, and one iterator per datagram to forget one peer was
+ * a measurable share of what each flooding datagram cost.
+ */
+function forgetOldest(peers: Set<string>): void {
+  let left = maxRepliable / 16
+  for (const peer of peers) {
+    if (left-- === 0) return
+    peers.delete(peer)
+  }
 }
 
 /** A closed socket's end is forgotten with the last socket that shared it. */
@@ -215,16 +228,16 @@ function guardUdp(policy: EgressPolicy, hooks: EgressHooks): void {
   const originalConnect = proto.connect
   const originalSend = proto.send
   const originalEmit = proto.emit
-  proto.emit = function rememberingEmit(
-    this: dgram.Socket,
-    event: string | symbol,
-    ...args: unknown[]
-  ) {
+  // `arguments` rather than rest and spread: this runs for every datagram
+  // received, and a flood's datagrams should not cost two arrays each.
+  proto.emit = function rememberingEmit(this: dgram.Socket, event: string | symbol) {
     if (event === 'message') {
-      const rinfo = args[1] as { address: string; port: number }
+      // biome-ignore lint/complexity/noArguments: see above
+      const rinfo = arguments[2] as { address: string; port: number }
       rememberPeer(this, rinfo.address, rinfo.port)
     } else if (event === 'close') forgetSocket(this)
-    return (originalEmit as (...a: unknown[]) => boolean).call(this, event, ...args)
+    // biome-ignore lint/complexity/noArguments: see above
+    return Reflect.apply(originalEmit, this, arguments) as boolean
   } as typeof proto.emit
   /** Checks `host:port`, then calls `proceed` with the address to use, or fails `callback`. */
   const vet = (

@@ -23,6 +23,8 @@ export interface MetricsSnapshot {
   headerTimeouts: number
   /** Datagrams discarded because they would have opened a UDP flow past `max_flows`. */
   udpFlowsDropped: number
+  /** Datagrams discarded because they would have opened UDP flows faster than `new_flows_per_second`. */
+  udpFlowsRateLimited: number
   /** Connections accepted but still in their PROXY header or TLS handshake (a gauge). */
   handshakesPending: number
   /** QUIC streams by who opened them and kind, summed from closed connections' `stats`. */
@@ -56,6 +58,7 @@ export function emptySnapshot(): MetricsSnapshot {
     handshakeTimeouts: 0,
     headerTimeouts: 0,
     udpFlowsDropped: 0,
+    udpFlowsRateLimited: 0,
     handshakesPending: 0,
     quicStreams: {
       incomingBidirectional: 0,
@@ -128,6 +131,10 @@ export class WorkerMetrics {
     this.#now.udpFlowsDropped++
   }
 
+  udpFlowRateLimited(): void {
+    this.#now.udpFlowsRateLimited++
+  }
+
   /** A connection entered (+1) or left (-1) its PROXY header or TLS handshake. */
   pending(delta: 1 | -1): void {
     this.#now.handshakesPending += delta
@@ -156,6 +163,7 @@ export function addSnapshots(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSna
     handshakeTimeouts: a.handshakeTimeouts + b.handshakeTimeouts,
     headerTimeouts: a.headerTimeouts + b.headerTimeouts,
     udpFlowsDropped: a.udpFlowsDropped + b.udpFlowsDropped,
+    udpFlowsRateLimited: a.udpFlowsRateLimited + b.udpFlowsRateLimited,
     handshakesPending: a.handshakesPending + b.handshakesPending,
     quicStreams: {
       incomingBidirectional:
@@ -237,6 +245,12 @@ export function prometheusText(workers: WorkerFigures[]): string {
     'counter',
     'Datagrams discarded because they would have opened a UDP flow past max_flows.',
     (w) => w.snapshot.udpFlowsDropped,
+  )
+  family(
+    'udp_flows_rate_limited_total',
+    'counter',
+    'Datagrams discarded because they would have opened UDP flows faster than new_flows_per_second.',
+    (w) => w.snapshot.udpFlowsRateLimited,
   )
   family(
     'handshakes_pending',

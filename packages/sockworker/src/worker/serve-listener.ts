@@ -5,7 +5,7 @@
  * kernel keeps each flow (each QUIC connection's 4-tuple) on one replica.
  */
 import { createServer, type Socket as NetSocket, type Server } from 'node:net'
-import { listen } from '@sockworker/sockets'
+import { type FlowDropEvent, listen } from '@sockworker/sockets'
 import { createTlsTerminator, fromNodeSocket } from '@sockworker/sockets/node'
 import type { ListenerConfig } from '../config/types.ts'
 import type { readProxyHeader } from '../proxy-protocol/read-header.ts'
@@ -78,8 +78,14 @@ async function serveUdp(
     reusePort: true,
     idleTimeout: config.idleTimeoutMs,
     ...(config.maxFlows === undefined ? {} : { maxFlows: config.maxFlows }),
+    ...(config.newFlowsPerSecond === undefined
+      ? {}
+      : { newFlowsPerSecond: config.newFlowsPerSecond }),
   })
-  listener.addEventListener('drop', () => deps.metrics.udpFlowDropped())
+  listener.addEventListener('drop', (event) => {
+    if ((event as FlowDropEvent).reason === 'rate') deps.metrics.udpFlowRateLimited()
+    else deps.metrics.udpFlowDropped()
+  })
   await listener.opened
   void (async () => {
     for await (const flow of listener) deps.dispatcher.connect(flow, name, { flow: true })

@@ -35,7 +35,18 @@ export class NodeDatagramChannel implements DatagramChannel {
     this.#where = remote
       ? formatAddress(remote.hostname, remote.port)
       : formatAddress(localAddress ?? (v6 ? '::' : '0.0.0.0'), request.localPort)
-    const socket = createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: request.reusePort })
+    const socket = createSocket({
+      type: v6 ? 'udp6' : 'udp4',
+      // SO_REUSEPORT, not only SO_REUSEADDR: with SO_REUSEADDR alone Linux
+      // hands every datagram to one of the sockets, so one replica took a
+      // whole flood while the others idled. SO_REUSEPORT spreads peers
+      // across the sockets by their address and port, each peer to one.
+      reuseAddr: request.reusePort,
+      reusePort: request.reusePort,
+      ...(request.receiveBufferSize === undefined
+        ? {}
+        : { recvBufferSize: request.receiveBufferSize }),
+    })
     socket.on('message', (message, rinfo) => {
       // A plain Uint8Array view, so that portable code never meets Buffer's quirks.
       const data = new Uint8Array(message.buffer, message.byteOffset, message.byteLength)

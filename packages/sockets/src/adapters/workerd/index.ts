@@ -10,7 +10,7 @@ import type { ListenOptions, SocketAddress, SocketOptions } from '../../types.ts
 import { Socket, unsupported } from './socket.ts'
 
 export { isSocketError, SocketError, type SocketErrorCode } from '../../errors.ts'
-export { FlowDropEvent, SocketEvent, SocketListener } from '../../listener.ts'
+export { FlowDropEvent, type FlowDropReason, SocketEvent, SocketListener } from '../../listener.ts'
 export type * from '../../types.ts'
 export { Socket }
 
