@@ -21,10 +21,12 @@ export const DEFAULT_MAX_FLOWS = 10_000
  * an open flow: unlimited, a flood of new sources kept the replicas behind
  * while their tables filled, and the kernel dropped existing flows'
  * datagrams with the flood's. On the 2-core benchmark machine 500 a second
- * kept the existing client whole and 1000 did not (docs/benchmarks.md,
- * "Overload"). A service whose every request is a new flow (DNS) raises it.
+ * kept the existing client whole and 2000 cost it 6 pings of 893
+ * (docs/benchmarks.md, "Overload"). The default is 2000: a DNS-like
+ * service, whose every request is a new flow, must not lose requests at a
+ * few hundred a second out of the box; an operator under a flood lowers it.
  */
-export const DEFAULT_NEW_FLOWS_PER_SECOND = 500
+export const DEFAULT_NEW_FLOWS_PER_SECOND = 2000
 
 /**
  * @example

@@ -65,7 +65,7 @@ describe('defaults', () => {
       allowHalfOpen: false,
       idleTimeoutMs: 30_000,
       maxFlows: 10_000,
-      newFlowsPerSecond: 500,
+      newFlowsPerSecond: 2000,
     })
   })
 })
@@ -106,7 +106,7 @@ type = "udp"
 address = 7001
 idle_timeout_ms = 5000
 max_flows = 500
-new_flows_per_second = 2000
+new_flows_per_second = 3000
 [[workers.listeners]]
 type = "http"
 address = "localhost:8080"
@@ -130,7 +130,7 @@ address = "localhost:8080"
     })
     assert.deepEqual(w.egress, { allow: ['public:443', 'db.internal:5432'], deny: ['10.0.0.0/8'] })
     assert.equal(w.listeners[1]?.maxFlows, 500)
-    assert.equal(w.listeners[1]?.newFlowsPerSecond, 2000)
+    assert.equal(w.listeners[1]?.newFlowsPerSecond, 3000)
     assert.deepEqual(
       w.listeners.map((l) => [l.type, l.hostname, l.port, l.proxyProtocol, l.idleTimeoutMs]),
       [
