@@ -117,7 +117,7 @@ export async function serveProject(
       }
       await cli.waitFor(/[\s\S]/, deadline - Date.now(), cli.output.length).catch(() => {})
     }
-    const lines = readyLines()
+    const lines = inConfigOrder(readyLines(), files['sockworker.toml'] ?? '')
     const ports: number[] = []
     let metricsUrl: string | undefined
     for (const { listener = '' } of lines) {
@@ -184,3 +184,19 @@ export function workerToml(options: {
 
 /** The `[log]` table every test uses: JSON lines, so that they can be parsed. */
 export const jsonLog = '[log]\nformat = "json"\n'
+
+/**
+ * Ready lines in the config's order: workers start side by side, so their
+ * lines interleave, but a worker's own come in its listeners' order.
+ */
+function inConfigOrder<T extends { worker?: unknown }>(lines: T[], toml: string): T[] {
+  const names = toml
+    .split(/^\[\[workers\]\]\s*$/m)
+    .slice(1)
+    .map((table) => /^name\s*=\s*"([^"]+)"/m.exec(table.split(/^\[/m)[0] ?? '')?.[1])
+  const rank = (line: T) => {
+    const index = names.indexOf(typeof line.worker === 'string' ? line.worker : undefined)
+    return index === -1 ? names.length : index
+  }
+  return lines.toSorted((a, b) => rank(a) - rank(b)) // stable: a worker's own order stays
+}
