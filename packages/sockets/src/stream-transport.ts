@@ -11,7 +11,7 @@
 import { joinBytes, ownedBytes, toBytes } from './bytes.ts'
 import { closedError, SocketError } from './errors.ts'
 import { fastPipe, type PipeEnd, type PipeOptions } from './pipe-fast-path.ts'
-import type { ByteChannel, ChannelInfo, TlsParams } from './platform.ts'
+import type { ByteChannel, ByteChannelHandler, ChannelInfo, TlsParams } from './platform.ts'
 import { nextTurn, noop } from './promises.ts'
 import type { SocketStats } from './types.ts'
 import { gateReadyOnOpen } from './writer-ready.ts'
@@ -36,12 +36,17 @@ export class StreamTransport implements PipeEnd {
   #channel: ByteChannel
   #options: StreamTransportOptions
   #events: TransportEvents
+  #handler: ByteChannelHandler | undefined
   #readable: ReadableStream<Uint8Array> | undefined
   #reader: ReadableByteStreamController | undefined
   #writable: WritableStream<ArrayBufferView | ArrayBuffer> | undefined
   #writer: WritableStreamDefaultController | undefined
   #inflight: Promise<void> | undefined
-  #open = Promise.withResolvers<void>()
+  /**
+   * Settles when the channel is open: made only for a connection still
+   * opening, since an accepted one is open already and most never ask.
+   */
+  #open: PromiseWithResolvers<void> | undefined
   #readDone = false
   #readFailure: unknown
   #writeDone = false
@@ -69,10 +74,11 @@ export class StreamTransport implements PipeEnd {
     this.#channel = channel
     this.#options = options
     this.#events = events
-    this.#open.promise.catch(noop)
-    if (!options.connecting) {
+    if (options.connecting) {
+      this.#open = Promise.withResolvers<void>()
+      this.#open.promise.catch(noop)
+    } else {
       this.#openSettled = true
-      this.#open.resolve()
     }
     this.#attach(channel)
   }
@@ -148,28 +154,54 @@ export class StreamTransport implements PipeEnd {
   }
 
   #attach(channel: ByteChannel): void {
-    channel.handler = {
-      open: () => {
-        this.#openSettled = true
-        this.#open.resolve()
-        if (this.#wasOpen) return
-        this.#wasOpen = true
-        this.#events.open()
-      },
-      data: (chunk) => this.#onData(chunk),
-      end: () => this.#onEnd(),
-      idle: () => {
-        this.abort(new SocketError('ETIMEDOUT', 'The socket was idle for longer than idleTimeout'))
-      },
-      close: (channelError) => {
-        const error = channelError ?? this.#abortReason
-        if (!this.#openSettled) {
-          this.#open.reject(error ?? closedError('The connection closed before it was open'))
-        }
-        if (error === undefined) this.#endReadable()
-        this.#fail(error, 'The connection was closed')
-        this.#finish(error)
-      },
+    this.#handler ??= new StreamTransport.#ChannelEvents(this)
+    channel.handler = this.#handler
+  }
+
+  /**
+   * A transport's channel handler: one object with shared methods, where
+   * closures would cost five per connection (docs/benchmarks.md). Declared
+   * in here to reach the transport's private members.
+   */
+  static readonly #ChannelEvents = class ChannelEvents implements ByteChannelHandler {
+    readonly #transport: StreamTransport
+
+    constructor(transport: StreamTransport) {
+      this.#transport = transport
+    }
+
+    open(): void {
+      const transport = this.#transport
+      transport.#openSettled = true
+      transport.#open?.resolve()
+      if (transport.#wasOpen) return
+      transport.#wasOpen = true
+      transport.#events.open()
+    }
+
+    data(chunk: Uint8Array): void {
+      this.#transport.#onData(chunk)
+    }
+
+    end(): void {
+      this.#transport.#onEnd()
+    }
+
+    idle(): void {
+      this.#transport.abort(
+        new SocketError('ETIMEDOUT', 'The socket was idle for longer than idleTimeout'),
+      )
+    }
+
+    close(channelError: SocketError | undefined): void {
+      const transport = this.#transport
+      const error = channelError ?? transport.#abortReason
+      if (!transport.#openSettled) {
+        transport.#open?.reject(error ?? closedError('The connection closed before it was open'))
+      }
+      if (error === undefined) transport.#endReadable()
+      transport.#fail(error, 'The connection was closed')
+      transport.#finish(error)
     }
   }
 
@@ -218,7 +250,9 @@ export class StreamTransport implements PipeEnd {
     )
     // An accepted connection is open already: its writers need no gate,
     // which costs each one an own property (docs/benchmarks.md, idle memory).
-    if (this.#options.connecting) gateReadyOnOpen(writable, this.#open.promise)
+    if (this.#options.connecting && this.#open !== undefined) {
+      gateReadyOnOpen(writable, this.#open.promise)
+    }
     pipeEnds.set(writable, this)
     return writable
   }
