@@ -206,46 +206,78 @@ export class StreamTransport implements PipeEnd {
   }
 
   #createReadable(): ReadableStream<Uint8Array> {
-    return new ByteReadable(
-      this,
-      {
-        type: 'bytes',
-        start: (controller) => {
-          this.#reader = controller
-          if (!this.#readDone) return
-          if (this.#readFailure === undefined) controller.close()
-          else controller.error(this.#readFailure)
-        },
-        pull: () => this.hold(false),
-        cancel: (reason) => {
-          // Nothing will read what arrives, so stop asking the peer for it.
-          this.#readDone = true
-          this.#pause()
-          this.#channel.cancelRead?.(reason)
-        },
-      },
-      { highWaterMark: this.#options.highWaterMark },
-    )
+    return new ByteReadable(this, new StreamTransport.#Source(this), {
+      highWaterMark: this.#options.highWaterMark,
+    })
+  }
+
+  /** The readable's underlying source: shared methods, not three closures per socket. */
+  static readonly #Source = class Source implements ByteSource {
+    readonly type = 'bytes'
+    readonly #transport: StreamTransport
+
+    constructor(transport: StreamTransport) {
+      this.#transport = transport
+    }
+
+    start(controller: ReadableByteStreamController): void {
+      const transport = this.#transport
+      transport.#reader = controller
+      if (!transport.#readDone) return
+      if (transport.#readFailure === undefined) controller.close()
+      else controller.error(transport.#readFailure)
+    }
+
+    pull(): void {
+      this.#transport.hold(false)
+    }
+
+    cancel(reason: unknown): void {
+      // Nothing will read what arrives, so stop asking the peer for it.
+      const transport = this.#transport
+      transport.#readDone = true
+      transport.#pause()
+      transport.#channel.cancelRead?.(reason)
+    }
+  }
+
+  /** The writable's underlying sink: shared methods, not four closures per socket. */
+  static readonly #Sink = class Sink {
+    readonly #transport: StreamTransport
+
+    constructor(transport: StreamTransport) {
+      this.#transport = transport
+    }
+
+    start(controller: WritableStreamDefaultController): void {
+      const transport = this.#transport
+      transport.#writer = controller
+      if (transport.#writeDone) {
+        controller.error(transport.#writeFailure ?? closedError('The socket is closed'))
+      }
+    }
+
+    write(chunk: ArrayBufferView | ArrayBuffer): Promise<void> | undefined {
+      return this.#transport.#write(toBytes(chunk))
+    }
+
+    async close(): Promise<void> {
+      const transport = this.#transport
+      if (transport.#writeDone) return
+      transport.#writeDone = true
+      await new Promise<void>((resolve, reject) =>
+        transport.#channel.end((error) => (error ? reject(error) : resolve())),
+      )
+    }
+
+    abort(reason: unknown): void {
+      this.#transport.abort(reason)
+    }
   }
 
   #createWritable(): WritableStream<ArrayBufferView | ArrayBuffer> {
     const writable = new WritableStream<ArrayBufferView | ArrayBuffer>(
-      {
-        start: (controller) => {
-          this.#writer = controller
-          if (this.#writeDone)
-            controller.error(this.#writeFailure ?? closedError('The socket is closed'))
-        },
-        write: (chunk) => this.#write(toBytes(chunk)),
-        close: async () => {
-          if (this.#writeDone) return
-          this.#writeDone = true
-          await new Promise<void>((resolve, reject) =>
-            this.#channel.end((error) => (error ? reject(error) : resolve())),
-          )
-        },
-        abort: (reason) => this.abort(reason),
-      },
+      new StreamTransport.#Sink(this),
       { highWaterMark: 1 },
     )
     // An accepted connection is open already: its writers need no gate,
