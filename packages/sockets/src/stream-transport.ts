@@ -10,7 +10,7 @@
 
 import { joinBytes, ownedBytes, toBytes } from './bytes.ts'
 import { closedError, SocketError } from './errors.ts'
-import { fastPipe, type PipeEnd, type PipeOptions } from './pipe-fast-path.ts'
+import { fastPipe, type PipeEnd, type PipeOptions, type PipeSink } from './pipe-fast-path.ts'
 import type { ByteChannel, ByteChannelHandler, ChannelInfo, TlsParams } from './platform.ts'
 import { nextTurn, noop } from './promises.ts'
 import type { SocketStats } from './types.ts'
@@ -58,9 +58,9 @@ export class StreamTransport implements PipeEnd {
   /** Channels start paused; the readable's first pull resumes it. */
   #paused = true
   /** Set while a `pipeTo` fast path takes the incoming bytes. */
-  #divert: ((chunk: Uint8Array) => void) | undefined
-  /** Set while a `pipeTo` fast path writes here: resolves once it holds no chunk. */
-  #fedIdle: (() => Promise<void>) | undefined
+  #divert: PipeSink | undefined
+  /** Set while a `pipeTo` fast path writes here: its `idle()` resolves once it holds no chunk. */
+  #feeder: PipeSink | undefined
   #finished = false
   #stats: SocketStats = {
     bytesSent: 0,
@@ -297,13 +297,13 @@ export class StreamTransport implements PipeEnd {
     return hwm - (this.#reader?.desiredSize ?? hwm)
   }
 
-  divert(sink: ((chunk: Uint8Array) => void) | undefined): void {
+  divert(sink: PipeSink | undefined): void {
     this.#divert = sink
     if (sink !== undefined) this.hold(false)
   }
 
-  fedBy(idle: (() => Promise<void>) | undefined): void {
-    this.#fedIdle = idle
+  fedBy(pipe: PipeSink | undefined): void {
+    this.#feeder = pipe
   }
 
   /** Pauses, or resumes unless mid-upgrade or done: the readable's pull uses it too. */
@@ -318,7 +318,7 @@ export class StreamTransport implements PipeEnd {
     return this.#channel.writev !== undefined
   }
 
-  forward(chunks: Uint8Array[], done: () => void): boolean {
+  forward(chunks: Uint8Array[], from: PipeSink): boolean {
     // A writable that closed under the pipe: the pipe is shutting down too.
     if (this.#writeDone) return true
     const channel = this.#channel
@@ -328,7 +328,7 @@ export class StreamTransport implements PipeEnd {
     }
     const written = (error?: SocketError) => {
       if (error === undefined) count()
-      done()
+      from.released()
     }
     const released =
       chunks.length === 1
@@ -371,7 +371,7 @@ export class StreamTransport implements PipeEnd {
     // Once the writable is closed, the stream has already delivered its queue.
     if (this.#writeDone && this.#inflight === undefined) return
     // A pipe's chunks are in no stream queue: they go out before the FIN.
-    await this.#fedIdle?.()
+    await this.#feeder?.idle()
     // The stream's queue is out of our reach (a caller may hold a writer),
     // but the stream feeds the sink its next chunk as soon as a write
     // settles (and its first a few microtasks after it is written), so the
@@ -389,7 +389,7 @@ export class StreamTransport implements PipeEnd {
     if (reader === undefined || this.#readDone) return
     this.#stats.bytesReceived += chunk.byteLength
     this.#stats.packetsReceived++
-    if (this.#divert !== undefined) return this.#divert(chunk)
+    if (this.#divert !== undefined) return this.#divert.push(chunk)
     reader.enqueue(ownedBytes(chunk))
     if ((reader.desiredSize ?? 0) <= 0) this.#pause()
   }
