@@ -70,6 +70,8 @@ export class SocketListener extends EventTarget implements AsyncIterable<Socket>
   #done = false
   #stopped = false
   #abortReason: unknown
+  /** Set when a listener is added: with none, accepting makes no event object. */
+  #listened = false
 
   /** @internal Made by `listen()`. */
   constructor(maxQueued: number) {
@@ -135,6 +137,11 @@ export class SocketListener extends EventTarget implements AsyncIterable<Socket>
     signal.addEventListener('abort', onAbort, { once: true })
   }
 
+  override addEventListener(...args: Parameters<EventTarget['addEventListener']>): void {
+    this.#listened = true
+    super.addEventListener(...args)
+  }
+
   /** @internal */
   bound(info: ListenerInfo): void {
     this.#addr = info
@@ -147,7 +154,8 @@ export class SocketListener extends EventTarget implements AsyncIterable<Socket>
       socket.abort(abortReason(undefined, 'listener'))
       return
     }
-    if (!this.dispatchEvent(new SocketEvent(socket))) return
+    // With no listener, no event can be cancelled: skip making one per connection.
+    if (this.#listened && !this.dispatchEvent(new SocketEvent(socket))) return
     const waiter = this.#waiting.shift()
     if (waiter !== undefined) return waiter({ value: socket, done: false })
     if (this.#queue.length >= this.#maxQueued) {

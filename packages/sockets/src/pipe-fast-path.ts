@@ -29,16 +29,26 @@ export interface PipeOptions {
 export interface PipeEnd {
   /** Bytes in the readable's queue, not yet read. */
   queuedBytes(): number
-  /** Routes incoming chunks to `sink` instead of the readable's queue; `undefined` routes them back. */
-  divert(sink: ((chunk: Uint8Array) => void) | undefined): void
+  /** Routes incoming chunks to `sink.push()` instead of the readable's queue; `undefined` routes them back. */
+  divert(sink: PipeSink | undefined): void
   /** Stops or restarts reading from the peer while diverted. */
   hold(held: boolean): void
-  /** While a pipe writes here, how to wait until it holds no chunk: the end of output waits for it. */
-  fedBy(idle: (() => Promise<void>) | undefined): void
+  /** While a pipe writes here, the pipe: the end of output waits for its `idle()`. */
+  fedBy(pipe: PipeSink | undefined): void
   /** Whether the channel below writes a list of chunks in one call (`writev`): then batching pays. */
   writesMany(): boolean
-  /** Writes `chunks` below the writable, in order; `done` runs once the runtime let go. Returns whether it already has. */
-  forward(chunks: Uint8Array[], done: () => void): boolean
+  /** Writes `chunks` below the writable, in order; `from.released()` runs once the runtime let go. Returns whether it already has. */
+  forward(chunks: Uint8Array[], from: PipeSink): boolean
+}
+
+/** A pipe's forwarding end, as its source and destination see it. */
+export interface PipeSink {
+  /** A chunk from the source. */
+  push(chunk: Uint8Array): void
+  /** Resolves once the runtime let go of every chunk pushed so far. */
+  idle(): Promise<void>
+  /** The destination let go of the chunks of the write outstanding. */
+  released(): void
 }
 
 /**
@@ -60,16 +70,6 @@ export async function fastPipe(
   // The readable closes as its last queued chunk is read, before the loop
   // below has written that chunk: `drained` resolves once the loop is done.
   const drained = Promise.withResolvers<void>()
-  /**
-   * Chunks already read go to the destination first, as the spec's pipe
-   * finishes its pending writes, unless the destination is being aborted
-   * or has failed: then they are lost with it.
-   */
-  const written = async () => {
-    await drained.promise
-    await pump?.idle()
-  }
-
   /** Stops moving bytes, runs the shutdown `actions`, then settles as `error` says. */
   const shutdown = (
     actions: () => Promise<unknown>,
@@ -79,35 +79,43 @@ export async function fastPipe(
     if (shuttingDown) return
     shuttingDown = true
     source.divert(undefined)
-    const run = writeFirst ? written().then(actions) : actions()
+    // Chunks already read go to the destination first, as the spec's pipe
+    // finishes its pending writes, unless the destination is being aborted
+    // or has failed: then they are lost with it.
+    const run = writeFirst ? drained.promise.then(() => pump?.idle()).then(actions) : actions()
     run.then(
       () => (error === undefined ? settled.resolve() : settled.reject(error.reason)),
       (actionError: unknown) => settled.reject(error === undefined ? actionError : error.reason),
     )
   }
-  const cancelSource = (reason: unknown) => () =>
-    preventCancel ? Promise.resolve() : reader.cancel(reason)
-  const abortDest = (reason: unknown) => () =>
-    preventAbort ? Promise.resolve() : writer.abort(reason)
-  const onAbort = () => {
-    const reason = signal?.reason
-    const actions = () => Promise.all([abortDest(reason)(), cancelSource(reason)()])
-    shutdown(actions, { reason }, preventAbort)
-  }
+  // Module-level helpers, and `onAbort` only with a signal: each closure
+  // here lives as long as the pipe (docs/benchmarks.md, per-connection cost).
+  const onAbort =
+    signal === undefined
+      ? undefined
+      : () => {
+          const reason = signal.reason
+          const actions = () =>
+            Promise.all([
+              aborting(writer, preventAbort, reason)(),
+              cancelling(reader, preventCancel, reason)(),
+            ])
+          shutdown(actions, { reason }, preventAbort)
+        }
 
-  signal?.addEventListener('abort', onAbort, { once: true })
+  if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true })
   reader.closed.then(
     () => shutdown(() => (preventClose ? Promise.resolve() : writer.close()), undefined, true),
-    (reason: unknown) => shutdown(abortDest(reason), { reason }, preventAbort),
+    (reason: unknown) => shutdown(aborting(writer, preventAbort, reason), { reason }, preventAbort),
   )
   writer.closed.then(
     () => {
       // Only this pipe holds the writer, so a destination that closes under
       // it was closed through its socket.
       const reason = new TypeError('The destination closed while the pipe was running')
-      shutdown(cancelSource(reason), { reason })
+      shutdown(cancelling(reader, preventCancel, reason), { reason })
     },
-    (reason: unknown) => shutdown(cancelSource(reason), { reason }),
+    (reason: unknown) => shutdown(cancelling(reader, preventCancel, reason), { reason }),
   )
 
   try {
@@ -120,9 +128,9 @@ export async function fastPipe(
       await writer.write(value)
     }
     if (!shuttingDown) {
-      pump = forwarder(source, dest)
-      dest.fedBy(pump.idle)
-      source.divert(pump.push)
+      pump = new Forwarder(source, dest)
+      dest.fedBy(pump)
+      source.divert(pump)
     }
   } catch {
     // A failed read or write errors its stream: the handlers above see it.
@@ -133,11 +141,29 @@ export async function fastPipe(
   try {
     await settled.promise
   } finally {
-    signal?.removeEventListener('abort', onAbort)
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
     if (pump !== undefined) dest.fedBy(undefined)
     reader.releaseLock()
     writer.releaseLock()
   }
+}
+
+/** The shutdown action that cancels the source, unless `preventCancel`. */
+function cancelling(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  prevent: boolean,
+  reason: unknown,
+): () => Promise<void> {
+  return () => (prevent ? Promise.resolve() : reader.cancel(reason))
+}
+
+/** The shutdown action that aborts the destination, unless `preventAbort`. */
+function aborting(
+  writer: WritableStreamDefaultWriter<ArrayBufferView | ArrayBuffer>,
+  prevent: boolean,
+  reason: unknown,
+): () => Promise<void> {
+  return () => (prevent ? Promise.resolve() : writer.abort(reason))
 }
 
 /**
@@ -166,63 +192,72 @@ const fullRead = 16 * 1024
  * so that the end of output goes out after them; chunks pushed later do
  * not hold it up, so a steady stream cannot delay a `close()` for ever.
  */
-interface Forwarder {
-  push(chunk: Uint8Array): void
-  idle(): Promise<void>
-}
+class Forwarder implements PipeSink {
+  readonly #source: PipeEnd
+  readonly #dest: PipeEnd
+  readonly #limit: number
+  #queue: Uint8Array[] = []
+  #queued = 0
+  #outstanding = 0
+  #scheduled = false
+  #pushed = 0
+  #written = 0
+  readonly #waiting: Array<{ upTo: number; resolve: () => void }> = []
+  /** Made on the first large read: a quiet connection never needs it. */
+  #flushAtEndOfTurn: (() => void) | undefined
 
-function forwarder(source: PipeEnd, dest: PipeEnd): Forwarder {
-  // Without `writev`, a batch would cost a copy: each chunk goes out on its
-  // own, and the source pauses while a write is outstanding (a QUIC stream).
-  const batching = dest.writesMany()
-  const limit = batching ? batchBytes : 0
-  let queue: Uint8Array[] = []
-  let queued = 0
-  let outstanding = 0
-  let scheduled = false
-  let pushed = 0
-  let written = 0
-  const waiting: Array<{ upTo: number; resolve: () => void }> = []
-  const flush = () => {
-    while (outstanding === 0 && queue.length > 0) {
-      const chunks = queue
-      queue = []
-      queued = 0
-      if (dest.forward(chunks, released)) written += chunks.length
-      else outstanding = chunks.length
+  constructor(source: PipeEnd, dest: PipeEnd) {
+    this.#source = source
+    this.#dest = dest
+    // Without `writev`, a batch would cost a copy: each chunk goes out on its
+    // own, and the source pauses while a write is outstanding (a QUIC stream).
+    this.#limit = dest.writesMany() ? batchBytes : 0
+  }
+
+  push(chunk: Uint8Array): void {
+    this.#pushed++
+    this.#queue.push(chunk)
+    this.#queued += chunk.byteLength
+    if (this.#queued >= this.#limit) {
+      if (this.#outstanding > 0) return this.#source.hold(true)
+      return this.#flush()
+    }
+    if (this.#outstanding > 0 || this.#scheduled) return
+    if (chunk.byteLength < fullRead) return this.#flush()
+    this.#flushAtEndOfTurn ??= () => {
+      this.#scheduled = false
+      this.#flush()
+    }
+    this.#scheduled = atEndOfTurn(this.#flushAtEndOfTurn)
+    if (!this.#scheduled) this.#flush()
+  }
+
+  idle(): Promise<void> {
+    if (this.#written === this.#pushed) return Promise.resolve()
+    const { promise, resolve } = Promise.withResolvers<void>()
+    this.#waiting.push({ upTo: this.#pushed, resolve })
+    return promise
+  }
+
+  released(): void {
+    this.#written += this.#outstanding
+    this.#outstanding = 0
+    this.#flush()
+  }
+
+  #flush(): void {
+    while (this.#outstanding === 0 && this.#queue.length > 0) {
+      const chunks = this.#queue
+      this.#queue = []
+      this.#queued = 0
+      if (this.#dest.forward(chunks, this)) this.#written += chunks.length
+      else this.#outstanding = chunks.length
     }
     // Read on while there is room to read ahead, or nothing is outstanding.
-    source.hold(outstanding > 0 && queued >= limit)
-    while (waiting.length > 0 && (waiting[0]?.upTo ?? 0) <= written) waiting.shift()?.resolve()
-  }
-  const released = () => {
-    written += outstanding
-    outstanding = 0
-    flush()
-  }
-  const flushAtEndOfTurn = () => {
-    scheduled = false
-    flush()
-  }
-  return {
-    push(chunk) {
-      pushed++
-      queue.push(chunk)
-      queued += chunk.byteLength
-      if (queued >= limit) {
-        if (outstanding > 0) return source.hold(true)
-        return flush()
-      }
-      if (outstanding > 0 || scheduled) return
-      if (chunk.byteLength < fullRead) return flush()
-      scheduled = atEndOfTurn(flushAtEndOfTurn)
-      if (!scheduled) flush()
-    },
-    idle() {
-      if (written === pushed) return Promise.resolve()
-      const { promise, resolve } = Promise.withResolvers<void>()
-      waiting.push({ upTo: pushed, resolve })
-      return promise
-    },
+    this.#source.hold(this.#outstanding > 0 && this.#queued >= this.#limit)
+    const waiting = this.#waiting
+    while (waiting.length > 0 && (waiting[0]?.upTo ?? 0) <= this.#written) {
+      waiting.shift()?.resolve()
+    }
   }
 }

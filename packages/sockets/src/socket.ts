@@ -49,8 +49,18 @@ export class Socket extends EventTarget {
   readonly #type!: SocketType
   readonly #options!: ResolvedOptions
   readonly #transport!: Transport
-  readonly #opened = Promise.withResolvers<SocketInfo>()
-  readonly #closed = Promise.withResolvers<void>()
+  /**
+   * `opened` and `closed` are made when first read, settled from what has
+   * happened by then: most accepted sockets never read them, and two
+   * promises with their resolvers are a good part of a connection's cost
+   * (docs/benchmarks.md, per-connection cost).
+   */
+  #opened: PromiseWithResolvers<SocketInfo> | undefined
+  #closed: PromiseWithResolvers<void> | undefined
+  /** Why the socket failed to open, once it has. */
+  #openFailure: unknown
+  /** Set when a listener is added: with none, no event objects are made. */
+  #listened = false
   /** Made when `signal` is first read: most sockets never need one. */
   #lifetime: AbortController | undefined
   #ended = false
@@ -80,8 +90,6 @@ export class Socket extends EventTarget {
     this.#type = attachment?.type ?? checkType(init.type, init.secureTransport)
     this.#options = resolveOptions(init)
     this.#secureTransport = this.#type === 'tls' ? 'on' : this.#options.secureTransport
-    this.#opened.promise.catch(noop)
-    this.#closed.promise.catch(noop)
     if (attachment instanceof Attachment) {
       this.#upgradeTls = attachment.upgradeTls
       const events = this.#events()
@@ -110,17 +118,24 @@ export class Socket extends EventTarget {
 
   /** Resolves with the connection's addresses (and TLS details) once it is open. */
   get opened(): Promise<SocketInfo> {
+    if (this.#opened === undefined) {
+      const opened = Promise.withResolvers<SocketInfo>()
+      opened.promise.catch(noop)
+      this.#opened = opened
+      if (this.#openFailure !== undefined) opened.reject(this.#openFailure)
+      else if (!this.#opening) opened.resolve(this.info)
+    }
     return this.#opened.promise
   }
 
   /** Resolves once the connection is open: `opened` without the details. */
   get ready(): Promise<void> {
-    return this.#opened.promise.then(() => undefined)
+    return this.opened.then(() => undefined)
   }
 
   /** Resolves when the socket has closed cleanly; rejects with why it did not. */
   get closed(): Promise<void> {
-    return this.#closed.promise
+    return this.#closedPromise()
   }
 
   /** Aborts when the socket ends, for whatever reason. */
@@ -157,8 +172,8 @@ export class Socket extends EventTarget {
    */
   close(_reason?: unknown): Promise<void> {
     this.#closing ??= this.#transport.close().then(
-      () => this.#closed.promise,
-      () => this.#closed.promise,
+      () => this.#closedPromise(),
+      () => this.#closedPromise(),
     )
     return this.#closing
   }
@@ -211,7 +226,14 @@ export class Socket extends EventTarget {
       ...(alpn === undefined ? {} : { alpn }),
     })
     this.#secureTransport = 'on'
+    // `opened` settles with the details from before the upgrade.
+    void this.opened
     await transport.upgradeInPlace(params)
+  }
+
+  override addEventListener(...args: Parameters<EventTarget['addEventListener']>): void {
+    this.#listened = true
+    super.addEventListener(...args)
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -281,15 +303,31 @@ export class Socket extends EventTarget {
 
   /** The callbacks a transport reports through. */
   #events(): TransportEvents {
-    return {
-      open: () => {
-        clearTimeout(this.#timer)
-        this.#opening = false
-        this.#opened.resolve(this.info)
-        this.dispatchEvent(new Event('open'))
-      },
-      close: (error: unknown) => this.#onClose(error),
+    return new Socket.#TransportEvents(this)
+  }
+
+  /** One object with shared methods, not two closures per socket. */
+  static readonly #TransportEvents = class SocketEvents implements TransportEvents {
+    readonly #socket: Socket
+
+    constructor(socket: Socket) {
+      this.#socket = socket
     }
+
+    open(): void {
+      this.#socket.#onOpen()
+    }
+
+    close(error: unknown): void {
+      this.#socket.#onClose(error)
+    }
+  }
+
+  #onOpen(): void {
+    clearTimeout(this.#timer)
+    this.#opening = false
+    this.#opened?.resolve(this.info)
+    if (this.#listened) this.dispatchEvent(new Event('open'))
   }
 
   #onClose(error: unknown): void {
@@ -300,18 +338,31 @@ export class Socket extends EventTarget {
     this.#unwatchSignal?.()
     if (this.#opening) {
       this.#opening = false
-      this.#opened.reject(
-        error ?? new SocketError('ERR_SOCKET_CLOSED', 'The socket closed before it opened'),
-      )
+      this.#openFailure =
+        error ?? new SocketError('ERR_SOCKET_CLOSED', 'The socket closed before it opened')
+      this.#opened?.reject(this.#openFailure)
     }
     if (error === undefined) {
-      this.#closed.resolve()
+      this.#closed?.resolve()
     } else {
-      this.#closed.reject(error)
-      if (isSocketError(error)) this.dispatchEvent(new SocketErrorEvent(error))
+      this.#closed?.reject(error)
+      if (this.#listened && isSocketError(error)) this.dispatchEvent(new SocketErrorEvent(error))
     }
     this.#lifetime?.abort(error ?? closedReason())
-    this.dispatchEvent(new Event('close'))
+    if (this.#listened) this.dispatchEvent(new Event('close'))
+  }
+
+  #closedPromise(): Promise<void> {
+    if (this.#closed === undefined) {
+      const closed = Promise.withResolvers<void>()
+      closed.promise.catch(noop)
+      this.#closed = closed
+      if (this.#ended) {
+        if (this.#endError === undefined) closed.resolve()
+        else closed.reject(this.#endError)
+      }
+    }
+    return this.#closed.promise
   }
 
   #watchSignal(): void {

@@ -10,8 +10,8 @@
 
 import { joinBytes, ownedBytes, toBytes } from './bytes.ts'
 import { closedError, SocketError } from './errors.ts'
-import { fastPipe, type PipeEnd, type PipeOptions } from './pipe-fast-path.ts'
-import type { ByteChannel, ChannelInfo, TlsParams } from './platform.ts'
+import { fastPipe, type PipeEnd, type PipeOptions, type PipeSink } from './pipe-fast-path.ts'
+import type { ByteChannel, ByteChannelHandler, ChannelInfo, TlsParams } from './platform.ts'
 import { nextTurn, noop } from './promises.ts'
 import type { SocketStats } from './types.ts'
 import { gateReadyOnOpen } from './writer-ready.ts'
@@ -36,12 +36,17 @@ export class StreamTransport implements PipeEnd {
   #channel: ByteChannel
   #options: StreamTransportOptions
   #events: TransportEvents
+  #handler: ByteChannelHandler | undefined
   #readable: ReadableStream<Uint8Array> | undefined
   #reader: ReadableByteStreamController | undefined
   #writable: WritableStream<ArrayBufferView | ArrayBuffer> | undefined
   #writer: WritableStreamDefaultController | undefined
   #inflight: Promise<void> | undefined
-  #open = Promise.withResolvers<void>()
+  /**
+   * Settles when the channel is open: made only for a connection still
+   * opening, since an accepted one is open already and most never ask.
+   */
+  #open: PromiseWithResolvers<void> | undefined
   #readDone = false
   #readFailure: unknown
   #writeDone = false
@@ -53,9 +58,9 @@ export class StreamTransport implements PipeEnd {
   /** Channels start paused; the readable's first pull resumes it. */
   #paused = true
   /** Set while a `pipeTo` fast path takes the incoming bytes. */
-  #divert: ((chunk: Uint8Array) => void) | undefined
-  /** Set while a `pipeTo` fast path writes here: resolves once it holds no chunk. */
-  #fedIdle: (() => Promise<void>) | undefined
+  #divert: PipeSink | undefined
+  /** Set while a `pipeTo` fast path writes here: its `idle()` resolves once it holds no chunk. */
+  #feeder: PipeSink | undefined
   #finished = false
   #stats: SocketStats = {
     bytesSent: 0,
@@ -69,10 +74,11 @@ export class StreamTransport implements PipeEnd {
     this.#channel = channel
     this.#options = options
     this.#events = events
-    this.#open.promise.catch(noop)
-    if (!options.connecting) {
+    if (options.connecting) {
+      this.#open = Promise.withResolvers<void>()
+      this.#open.promise.catch(noop)
+    } else {
       this.#openSettled = true
-      this.#open.resolve()
     }
     this.#attach(channel)
   }
@@ -148,77 +154,137 @@ export class StreamTransport implements PipeEnd {
   }
 
   #attach(channel: ByteChannel): void {
-    channel.handler = {
-      open: () => {
-        this.#openSettled = true
-        this.#open.resolve()
-        if (this.#wasOpen) return
-        this.#wasOpen = true
-        this.#events.open()
-      },
-      data: (chunk) => this.#onData(chunk),
-      end: () => this.#onEnd(),
-      idle: () => {
-        this.abort(new SocketError('ETIMEDOUT', 'The socket was idle for longer than idleTimeout'))
-      },
-      close: (channelError) => {
-        const error = channelError ?? this.#abortReason
-        if (!this.#openSettled) {
-          this.#open.reject(error ?? closedError('The connection closed before it was open'))
-        }
-        if (error === undefined) this.#endReadable()
-        this.#fail(error, 'The connection was closed')
-        this.#finish(error)
-      },
+    this.#handler ??= new StreamTransport.#ChannelEvents(this)
+    channel.handler = this.#handler
+  }
+
+  /**
+   * A transport's channel handler: one object with shared methods, where
+   * closures would cost five per connection (docs/benchmarks.md). Declared
+   * in here to reach the transport's private members.
+   */
+  static readonly #ChannelEvents = class ChannelEvents implements ByteChannelHandler {
+    readonly #transport: StreamTransport
+
+    constructor(transport: StreamTransport) {
+      this.#transport = transport
+    }
+
+    open(): void {
+      const transport = this.#transport
+      transport.#openSettled = true
+      transport.#open?.resolve()
+      if (transport.#wasOpen) return
+      transport.#wasOpen = true
+      transport.#events.open()
+    }
+
+    data(chunk: Uint8Array): void {
+      this.#transport.#onData(chunk)
+    }
+
+    end(): void {
+      this.#transport.#onEnd()
+    }
+
+    idle(): void {
+      this.#transport.abort(
+        new SocketError('ETIMEDOUT', 'The socket was idle for longer than idleTimeout'),
+      )
+    }
+
+    close(channelError: SocketError | undefined): void {
+      const transport = this.#transport
+      const error = channelError ?? transport.#abortReason
+      if (!transport.#openSettled) {
+        transport.#open?.reject(error ?? closedError('The connection closed before it was open'))
+      }
+      if (error === undefined) transport.#endReadable()
+      transport.#fail(error, 'The connection was closed')
+      transport.#finish(error)
     }
   }
 
   #createReadable(): ReadableStream<Uint8Array> {
-    return new ByteReadable(
-      this,
-      {
-        type: 'bytes',
-        start: (controller) => {
-          this.#reader = controller
-          if (!this.#readDone) return
-          if (this.#readFailure === undefined) controller.close()
-          else controller.error(this.#readFailure)
-        },
-        pull: () => this.hold(false),
-        cancel: (reason) => {
-          // Nothing will read what arrives, so stop asking the peer for it.
-          this.#readDone = true
-          this.#pause()
-          this.#channel.cancelRead?.(reason)
-        },
-      },
-      { highWaterMark: this.#options.highWaterMark },
-    )
+    return new ByteReadable(this, new StreamTransport.#Source(this), {
+      highWaterMark: this.#options.highWaterMark,
+    })
+  }
+
+  /** The readable's underlying source: shared methods, not three closures per socket. */
+  static readonly #Source = class Source implements ByteSource {
+    readonly type = 'bytes'
+    readonly #transport: StreamTransport
+
+    constructor(transport: StreamTransport) {
+      this.#transport = transport
+    }
+
+    start(controller: ReadableByteStreamController): void {
+      const transport = this.#transport
+      transport.#reader = controller
+      if (!transport.#readDone) return
+      if (transport.#readFailure === undefined) controller.close()
+      else controller.error(transport.#readFailure)
+    }
+
+    pull(): void {
+      this.#transport.hold(false)
+    }
+
+    cancel(reason: unknown): void {
+      // Nothing will read what arrives, so stop asking the peer for it.
+      const transport = this.#transport
+      transport.#readDone = true
+      transport.#pause()
+      transport.#channel.cancelRead?.(reason)
+    }
+  }
+
+  /** The writable's underlying sink: shared methods, not four closures per socket. */
+  static readonly #Sink = class Sink {
+    readonly #transport: StreamTransport
+
+    constructor(transport: StreamTransport) {
+      this.#transport = transport
+    }
+
+    start(controller: WritableStreamDefaultController): void {
+      const transport = this.#transport
+      transport.#writer = controller
+      if (transport.#writeDone) {
+        controller.error(transport.#writeFailure ?? closedError('The socket is closed'))
+      }
+    }
+
+    write(chunk: ArrayBufferView | ArrayBuffer): Promise<void> | undefined {
+      return this.#transport.#write(toBytes(chunk))
+    }
+
+    async close(): Promise<void> {
+      const transport = this.#transport
+      if (transport.#writeDone) return
+      transport.#writeDone = true
+      await new Promise<void>((resolve, reject) =>
+        transport.#channel.end((error) => (error ? reject(error) : resolve())),
+      )
+    }
+
+    abort(reason: unknown): void {
+      this.#transport.abort(reason)
+    }
   }
 
   #createWritable(): WritableStream<ArrayBufferView | ArrayBuffer> {
     const writable = new WritableStream<ArrayBufferView | ArrayBuffer>(
-      {
-        start: (controller) => {
-          this.#writer = controller
-          if (this.#writeDone)
-            controller.error(this.#writeFailure ?? closedError('The socket is closed'))
-        },
-        write: (chunk) => this.#write(toBytes(chunk)),
-        close: async () => {
-          if (this.#writeDone) return
-          this.#writeDone = true
-          await new Promise<void>((resolve, reject) =>
-            this.#channel.end((error) => (error ? reject(error) : resolve())),
-          )
-        },
-        abort: (reason) => this.abort(reason),
-      },
+      new StreamTransport.#Sink(this),
       { highWaterMark: 1 },
     )
     // An accepted connection is open already: its writers need no gate,
     // which costs each one an own property (docs/benchmarks.md, idle memory).
-    if (this.#options.connecting) gateReadyOnOpen(writable, this.#open.promise)
+    if (this.#options.connecting && this.#open !== undefined) {
+      gateReadyOnOpen(writable, this.#open.promise)
+    }
     pipeEnds.set(writable, this)
     return writable
   }
@@ -231,13 +297,13 @@ export class StreamTransport implements PipeEnd {
     return hwm - (this.#reader?.desiredSize ?? hwm)
   }
 
-  divert(sink: ((chunk: Uint8Array) => void) | undefined): void {
+  divert(sink: PipeSink | undefined): void {
     this.#divert = sink
     if (sink !== undefined) this.hold(false)
   }
 
-  fedBy(idle: (() => Promise<void>) | undefined): void {
-    this.#fedIdle = idle
+  fedBy(pipe: PipeSink | undefined): void {
+    this.#feeder = pipe
   }
 
   /** Pauses, or resumes unless mid-upgrade or done: the readable's pull uses it too. */
@@ -252,7 +318,7 @@ export class StreamTransport implements PipeEnd {
     return this.#channel.writev !== undefined
   }
 
-  forward(chunks: Uint8Array[], done: () => void): boolean {
+  forward(chunks: Uint8Array[], from: PipeSink): boolean {
     // A writable that closed under the pipe: the pipe is shutting down too.
     if (this.#writeDone) return true
     const channel = this.#channel
@@ -262,7 +328,7 @@ export class StreamTransport implements PipeEnd {
     }
     const written = (error?: SocketError) => {
       if (error === undefined) count()
-      done()
+      from.released()
     }
     const released =
       chunks.length === 1
@@ -305,7 +371,7 @@ export class StreamTransport implements PipeEnd {
     // Once the writable is closed, the stream has already delivered its queue.
     if (this.#writeDone && this.#inflight === undefined) return
     // A pipe's chunks are in no stream queue: they go out before the FIN.
-    await this.#fedIdle?.()
+    await this.#feeder?.idle()
     // The stream's queue is out of our reach (a caller may hold a writer),
     // but the stream feeds the sink its next chunk as soon as a write
     // settles (and its first a few microtasks after it is written), so the
@@ -323,7 +389,7 @@ export class StreamTransport implements PipeEnd {
     if (reader === undefined || this.#readDone) return
     this.#stats.bytesReceived += chunk.byteLength
     this.#stats.packetsReceived++
-    if (this.#divert !== undefined) return this.#divert(chunk)
+    if (this.#divert !== undefined) return this.#divert.push(chunk)
     reader.enqueue(ownedBytes(chunk))
     if ((reader.desiredSize ?? 0) <= 0) this.#pause()
   }

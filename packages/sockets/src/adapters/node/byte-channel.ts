@@ -30,6 +30,35 @@ export interface NodeChannelOptions {
   reads?: GrowingReadBuffer | 'accepted' | undefined
 }
 
+/** The channel a socket reports to: the listeners below are shared by every socket. */
+const channelOf = Symbol('sockworker.channel')
+
+interface ReportingSocket extends NetSocket {
+  [channelOf]: NodeByteChannel
+}
+
+// One set of listeners for all sockets, not six closures per connection
+// (docs/benchmarks.md, per-connection cost): Node calls each with the
+// socket as `this`, and the socket names its channel.
+function onOpen(this: ReportingSocket): void {
+  this[channelOf].opened()
+}
+function onData(this: ReportingSocket, chunk: Uint8Array): void {
+  this[channelOf].handler.data(chunk)
+}
+function onEnd(this: ReportingSocket): void {
+  this[channelOf].handler.end()
+}
+function onError(this: ReportingSocket, error: Error): void {
+  this[channelOf].failed(error)
+}
+function onClose(this: ReportingSocket): void {
+  this[channelOf].closed()
+}
+function onTimeout(this: ReportingSocket): void {
+  this[channelOf].handler.idle()
+}
+
 export class NodeByteChannel implements ByteChannel {
   handler: ByteChannelHandler = unattachedHandler
   readonly #socket: NetSocket
@@ -42,18 +71,19 @@ export class NodeByteChannel implements ByteChannel {
     this.#socket = socket
     this.#peer = options.peer
     this.#open = options.openEvent === undefined
+    ;(socket as ReportingSocket)[channelOf] = this
     if (options.reads === 'accepted' && !isTlsSocket(socket)) {
-      readIntoOwnBuffers(socket, new GrowingReadBuffer(this.#onData))
+      readIntoOwnBuffers(socket, new GrowingReadBuffer((chunk) => this.handler.data(chunk)))
     }
     // Paused before a `data` listener exists, so that adding one does not
     // start a read: with reads into our own buffers, nothing would hold it.
     socket.pause()
-    socket.on('data', this.#onData)
-    socket.on('end', this.#onEnd)
-    socket.on('error', this.#onError)
-    socket.on('close', this.#onClose)
-    socket.on('timeout', this.#onTimeout)
-    if (options.openEvent !== undefined) socket.once(options.openEvent, this.#onOpen)
+    socket.on('data', onData)
+    socket.on('end', onEnd)
+    socket.on('error', onError)
+    socket.on('close', onClose)
+    socket.on('timeout', onTimeout)
+    if (options.openEvent !== undefined) socket.once(options.openEvent, onOpen)
   }
 
   info(): ChannelInfo {
@@ -146,11 +176,11 @@ export class NodeByteChannel implements ByteChannel {
   #detach(): void {
     this.#detached = true
     const socket = this.#socket
-    socket.off('data', this.#onData)
-    socket.off('end', this.#onEnd)
-    socket.off('close', this.#onClose)
-    socket.off('timeout', this.#onTimeout)
-    socket.off('connect', this.#onOpen)
+    socket.off('data', onData)
+    socket.off('end', onEnd)
+    socket.off('close', onClose)
+    socket.off('timeout', onTimeout)
+    socket.off('connect', onOpen)
     stopOwnReadBuffers(socket)
     // Paused, bytes that arrived early stay buffered, and TLS takes them from
     // the buffer when it wraps the socket (they would be lost as 'data').
@@ -163,29 +193,22 @@ export class NodeByteChannel implements ByteChannel {
     return toSocketError(error, this.#open ? `talk to ${this.#peer}` : `connect to ${this.#peer}`)
   }
 
-  #onOpen = (): void => {
+  // What the shared listeners report; not part of `ByteChannel`.
+
+  /** @internal The open event (`connect`, `secureConnect` or `secure`). */
+  opened(): void {
     this.#open = true
     this.handler.open()
   }
 
-  #onData = (chunk: Uint8Array): void => {
-    this.handler.data(chunk)
-  }
-
-  #onEnd = (): void => {
-    this.handler.end()
-  }
-
-  #onError = (error: Error): void => {
+  /** @internal An `error` event: kept for `close`, which follows it. */
+  failed(error: Error): void {
     if (this.#detached) return
     this.#error ??= this.#fault(error)
   }
 
-  #onClose = (): void => {
+  /** @internal The `close` event. */
+  closed(): void {
     this.handler.close(this.#error)
-  }
-
-  #onTimeout = (): void => {
-    this.handler.idle()
   }
 }
