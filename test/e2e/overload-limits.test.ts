@@ -157,27 +157,15 @@ test('max_flows: a new UDP peer past the cap is dropped and counted; the open fl
   await using served = await serveProject({ 'sockworker.toml': toml, 'worker.js': WORKER }, 1)
   const [port = 0] = served.ports
   const url = served.metricsUrl ?? ''
-  const { createSocket } = await import('node:dgram')
-  const first = createSocket('udp4')
-  const second = createSocket('udp4')
-  try {
-    const echo = async (text: string) => {
-      const reply = once(first, 'message')
-      first.send(text, port, '127.0.0.1')
-      const [message] = (await within(reply, 5000, `the echo of ${text}`)) as [Buffer]
-      return message.toString()
-    }
-    assert.equal(await echo('one'), 'one')
-    second.send('dropped', port, '127.0.0.1')
-    await scrapeUntil(url, (f) => f('udp_flows_dropped_total') === 1, 'a dropped flow')
-    assert.equal(await echo('two'), 'two')
-    second.send('dropped again', port, '127.0.0.1')
-    const figure = await scrapeUntil(url, (f) => f('udp_flows_dropped_total') === 2, 'two drops')
-    assert.equal(figure('connections_total'), 1, 'one flow was dispatched')
-  } finally {
-    first.close()
-    second.close()
-  }
+  await using peers = await udpPeers(port)
+  const { echo, second } = peers
+  assert.equal(await echo('one'), 'one')
+  second.send('dropped', port, '127.0.0.1')
+  await scrapeUntil(url, (f) => f('udp_flows_dropped_total') === 1, 'a dropped flow')
+  assert.equal(await echo('two'), 'two')
+  second.send('dropped again', port, '127.0.0.1')
+  const figure = await scrapeUntil(url, (f) => f('udp_flows_dropped_total') === 2, 'two drops')
+  assert.equal(figure('connections_total'), 1, 'one flow was dispatched')
 })
 
 test('new_flows_per_second: a new UDP peer faster than the rate is dropped and counted apart; the open flow keeps working', async () => {
@@ -186,29 +174,17 @@ test('new_flows_per_second: a new UDP peer faster than the rate is dropped and c
   await using served = await serveProject({ 'sockworker.toml': toml, 'worker.js': WORKER }, 1)
   const [port = 0] = served.ports
   const url = served.metricsUrl ?? ''
-  const { createSocket } = await import('node:dgram')
-  const first = createSocket('udp4')
-  const second = createSocket('udp4')
-  try {
-    const echo = async (text: string) => {
-      const reply = once(first, 'message')
-      first.send(text, port, '127.0.0.1')
-      const [message] = (await within(reply, 5000, `the echo of ${text}`)) as [Buffer]
-      return message.toString()
-    }
-    assert.equal(await echo('one'), 'one')
-    second.send('too soon', port, '127.0.0.1')
-    const figure = await scrapeUntil(
-      url,
-      (f) => f('udp_flows_rate_limited_total') === 1,
-      'a rate-limited flow',
-    )
-    assert.equal(figure('udp_flows_dropped_total'), 0, 'max_flows did not drop it')
-    assert.equal(await echo('two'), 'two')
-  } finally {
-    first.close()
-    second.close()
-  }
+  await using peers = await udpPeers(port)
+  const { echo, second } = peers
+  assert.equal(await echo('one'), 'one')
+  second.send('too soon', port, '127.0.0.1')
+  const figure = await scrapeUntil(
+    url,
+    (f) => f('udp_flows_rate_limited_total') === 1,
+    'a rate-limited flow',
+  )
+  assert.equal(figure('udp_flows_dropped_total'), 0, 'max_flows did not drop it')
+  assert.equal(await echo('two'), 'two')
 })
 
 test('UDP flows do not take the places of TCP connections under max_connections', async () => {
@@ -236,3 +212,27 @@ test('UDP flows do not take the places of TCP connections under max_connections'
     peer.close()
   }
 })
+
+/**
+ * Two UDP peers of `port`: `echo` sends from the first and waits for its
+ * reply (an open flow); `second` is a new source, for the limits to refuse.
+ */
+async function udpPeers(port: number) {
+  const { createSocket } = await import('node:dgram')
+  const first = createSocket('udp4')
+  const second = createSocket('udp4')
+  const echo = async (text: string) => {
+    const reply = once(first, 'message')
+    first.send(text, port, '127.0.0.1')
+    const [message] = (await within(reply, 5000, `the echo of ${text}`)) as [Buffer]
+    return message.toString()
+  }
+  return {
+    echo,
+    second,
+    async [Symbol.asyncDispose]() {
+      first.close()
+      second.close()
+    },
+  }
+}
